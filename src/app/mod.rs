@@ -1,0 +1,29 @@
+//! Application state and its update function: messages in, state changes and effects out.
+//! Joins the tree (what the user curates) and the engine (what writes text).
+
+pub mod action;
+pub mod actions;
+pub mod backends;
+pub mod config;
+pub mod context;
+pub mod convert;
+pub mod curate;
+pub mod engine_events;
+pub mod generate;
+pub mod input;
+pub mod jobs;
+pub mod keymap;
+pub mod keys;
+pub mod msg;
+pub mod navigate;
+pub mod palette;
+pub mod reading;
+pub mod sampling_panel;
+pub mod state;
+pub mod textbuf;
+pub mod update;
+pub mod view;
+
+pub use msg::{Effect, Msg};
+pub use state::App;
+pub use update::update;

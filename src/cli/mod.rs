@@ -1,0 +1,119 @@
+//! Headless subcommands: everything that runs without the terminal UI.
+
+pub mod args;
+pub mod bench;
+pub mod bench_session;
+pub mod bench_tree;
+mod convert_cmds;
+mod engine_cmds;
+pub mod error;
+mod generate;
+pub mod model;
+pub mod session;
+mod tree_cmds;
+
+pub use engine_cmds::spec as local_spec;
+
+use args::{Cli, Command};
+use clap::CommandFactory;
+use error::CliResult;
+
+/// Run a subcommand. `threads` and `config` are the global --threads and --config options.
+pub fn run(
+    command: Command,
+    threads: Option<usize>,
+    config: Option<&std::path::Path>,
+) -> CliResult {
+    match command {
+        Command::Generate(a) => generate::generate(a, threads, config),
+        Command::Config(a) => config_command(a, config),
+        Command::Keys(a) => keys_command(a, config),
+        Command::New(a) => tree_cmds::new(a),
+        Command::Show(a) => tree_cmds::show(a),
+        Command::Tree(a) => tree_cmds::tree(a),
+        Command::Stats(a) => tree_cmds::stats(a),
+        Command::Add(a) => tree_cmds::add(a),
+        Command::Edit(a) => tree_cmds::edit(a),
+        Command::Split(a) => tree_cmds::split(a),
+        Command::Merge(a) => tree_cmds::merge(a),
+        Command::Delete(a) => tree_cmds::delete(a),
+        Command::Archive(a) => tree_cmds::archive(a),
+        Command::Bookmark(a) => tree_cmds::bookmark(a),
+        Command::Move(a) => tree_cmds::move_node(a),
+        Command::Clone(a) => tree_cmds::clone(a),
+        Command::Search(a) => tree_cmds::search(a),
+        Command::Bench(a) => engine_cmds::bench_command(a, threads),
+        Command::Model(m) => engine_cmds::model_command(m, threads),
+        Command::Import(a) => convert_cmds::import(a),
+        Command::Export(a) => convert_cmds::export(a),
+        Command::Completions(a) => {
+            clap_complete::generate(
+                a.shell,
+                &mut Cli::command(),
+                "tloom",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Refuse a UI file argument that is most likely a mistyped subcommand: a bare word that
+/// names no existing file. New looms are created from names with an extension or a path
+/// (`tloom story.json`, `tloom ./drafts/story`).
+pub fn check_ui_file(file: &std::path::Path) -> CliResult {
+    let bare_word = file.components().count() == 1 && file.extension().is_none();
+    if bare_word && !file.exists() {
+        return Err(error::CliError::usage(format!(
+            "'{}' is not a command and no such file exists; see `tloom --help`, \
+             or name a new loom with an extension (e.g. {}.json)",
+            file.display(),
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
+fn config_command(args: args::ConfigArgs, explicit: Option<&std::path::Path>) -> CliResult {
+    if args.print_default {
+        print!("{}", crate::app::config::DEFAULT_CONFIG);
+        return Ok(());
+    }
+    match crate::app::config::config_path(explicit) {
+        Some(p) => println!("{}", p.display()),
+        None => {
+            return Err(error::CliError::new(
+                error::code::FAILURE,
+                "no config directory could be found; set TLOOM_CONFIG",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn keys_command(args: args::KeysArgs, explicit: Option<&std::path::Path>) -> CliResult {
+    use crate::app::keymap::{KeyContext, Keymap, keybindings_markdown};
+    let (config, warnings) = crate::app::config::load(explicit)
+        .map_err(|e| error::CliError::new(error::code::CONFIG, e))?;
+    let (keymap, key_warnings) = Keymap::with_overrides(&config.keys);
+    for w in warnings.iter().chain(&key_warnings) {
+        eprintln!("tloom: {w}");
+    }
+    if args.markdown {
+        print!("{}", keybindings_markdown(&keymap));
+        return Ok(());
+    }
+    for context in KeyContext::ALL {
+        println!("[{}]", context.name());
+        for (action, keys) in keymap.bindings(*context) {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            println!(
+                "  {:<22} {:<18} {}",
+                keys.join(" "),
+                action.name(),
+                action.doc()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `tloom model fetch | info | tokenize | complete`: the default model and any GGUF file,
+//! headless.
+
+use crate::engine::generate::Generation;
+use crate::engine::gguf_info::{GgufInfo, read_content};
+use crate::engine::local::{LocalModelSpec, generate};
+use crate::engine::model_store;
+use crate::engine::protocol::SamplingParams;
+use crate::engine::tokenizer::TextTokenizer;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Fetches the default model (unless present), reporting progress on stderr.
+pub fn fetch() -> Result<PathBuf> {
+    if let Some(path) = model_store::installed_default_model() {
+        eprintln!("the default model is already at {}", path.display());
+        return Ok(path);
+    }
+    let dest = model_store::models_dir()?;
+    let path = model_store::fetch_default_model("python3", &dest, &mut progress_line)?;
+    eprintln!();
+    Ok(path)
+}
+
+/// Prints `[ 42%] step` over itself on stderr.
+pub fn progress_line(fraction: f32, step: &str) {
+    let mut err = std::io::stderr();
+    let _ = write!(err, "\r[{:>3.0}%] {step:<60}", fraction * 100.0);
+    let _ = err.flush();
+}
+
+/// The model `path` names, or the installed default model.
+pub fn resolve_model(path: Option<&Path>) -> Result<PathBuf> {
+    match path {
+        Some(p) => Ok(p.to_path_buf()),
+        None => model_store::installed_default_model().with_context(|| {
+            format!(
+                "the default model is not fetched yet (expected at {}); run `tloom model fetch` \
+                 or pass --model PATH",
+                model_store::default_model_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )
+        }),
+    }
+}
+
+/// `tloom model info [PATH] [--json]`.
+pub fn info(path: Option<&Path>, json: bool) -> Result<String> {
+    let path = resolve_model(path)?;
+    let info = GgufInfo::read(&path)?;
+    if json {
+        Ok(serde_json::to_string_pretty(&info)?)
+    } else {
+        Ok(info.to_text())
+    }
+}
+
+/// `tloom model tokenize [--model PATH] [--tokenizer PATH] [--json] TEXT`: loads only the
+/// tokenizer, never the weights.
+pub fn tokenize(
+    model: Option<&Path>,
+    tokenizer: Option<&Path>,
+    text: &str,
+    json: bool,
+) -> Result<String> {
+    let path = resolve_model(model)?;
+    let (content, _) = read_content(&path)?;
+    let tok = TextTokenizer::locate(&path, &content, tokenizer)?;
+    let ids = tok.encode(text)?;
+    if json {
+        let tokens: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|&id| {
+                serde_json::json!({
+                    "id": id,
+                    "text": tok.token_text(id),
+                    "special": tok.is_special(id),
+                })
+            })
+            .collect();
+        Ok(serde_json::to_string_pretty(&serde_json::json!({
+            "ids": ids,
+            "tokens": tokens,
+        }))?)
+    } else {
+        let ids: Vec<String> = ids.iter().map(u32::to_string).collect();
+        Ok(ids.join(" "))
+    }
+}
+
+/// `tloom model complete TEXT`: N raw continuations of a prompt, for trying a model out.
+pub fn complete(
+    spec: &LocalModelSpec,
+    prompt: &str,
+    params: &SamplingParams,
+    json: bool,
+) -> Result<String> {
+    let generation: Generation = generate(spec, prompt, params, &mut progress_line)?;
+    eprint!("\r{:<70}\r", "");
+    if let Some(error) = &generation.error {
+        anyhow::bail!("generation failed: {error}");
+    }
+    if json {
+        return Ok(serde_json::to_string_pretty(&generation)?);
+    }
+    let mut out = String::new();
+    for (i, b) in generation.branches.iter().enumerate() {
+        let reason = b.summary.as_ref().map_or("?", |s| s.reason.as_str());
+        let lp = b
+            .summary
+            .as_ref()
+            .and_then(|s| s.mean_logprob)
+            .unwrap_or(f32::NAN);
+        out += &format!(
+            "--- branch {i} ({reason}, mean logprob {lp:.3})\n{}{}\n",
+            prompt, b.text
+        );
+    }
+    Ok(out)
+}

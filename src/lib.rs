@@ -1,0 +1,13 @@
+//! tloom: a terminal loom for exploring and curating the continuations a language model writes.
+//!
+//! Layers, in dependency order: `tree` (the loom itself, no UI or model), `engine` (text
+//! generation, no tree), `store` (files), `app` (state and update, joining tree and engine),
+//! `ui` (drawing only) and `cli` (headless subcommands).
+
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod store;
+pub mod tree;
+pub mod tui;
+pub mod ui;

@@ -1,0 +1,17 @@
+//! Files: the tloom format (a versioned DTO), atomic saves with a backup, the one-writer
+//! lock, and (in submodules) imports from and exports to other tools.
+
+pub mod atomic;
+mod convert;
+mod error;
+pub mod export;
+mod file;
+pub mod format;
+mod format_de;
+pub mod import;
+mod lock;
+pub mod time;
+
+pub use error::StoreError;
+pub use file::{Opened, load, load_bytes, save, to_bytes};
+pub use lock::{FileLock, lock_path};

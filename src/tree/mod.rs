@@ -1,0 +1,26 @@
+//! The loom itself: nodes, structure, operations, undo, search and statistics.
+//! Knows nothing of files, models or the terminal.
+
+mod build;
+mod check;
+mod edit;
+mod error;
+mod history;
+mod id;
+mod loom;
+mod nav;
+mod node;
+mod ops;
+pub mod outline;
+mod search;
+mod stats;
+
+pub use build::LoomBuilder;
+pub use edit::{Edit, Flag};
+pub use error::TreeError;
+pub use id::NodeId;
+pub use loom::{Loom, system_clock};
+pub use node::{Author, GenParams, Generation, Imported, Node, Origin, TokenAlt, TokenRecord};
+pub use ops::char_to_byte;
+pub use search::{Match, Matcher, Query};
+pub use stats::SubtreeStats;

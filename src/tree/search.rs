@@ -1,0 +1,134 @@
+//! Search over node texts (substring or regex), results in tree order.
+
+use super::error::TreeError;
+use super::id::NodeId;
+use super::loom::Loom;
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexBuilder};
+
+/// What to look for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub pattern: String,
+    /// Treat the pattern as a regular expression (else a plain substring).
+    pub regex: bool,
+    pub case_sensitive: bool,
+    /// Also look inside archived nodes.
+    pub include_archived: bool,
+}
+
+impl Query {
+    /// A case-insensitive substring search over non-archived nodes.
+    pub fn substring(pattern: &str) -> Query {
+        Query {
+            pattern: pattern.to_string(),
+            regex: false,
+            case_sensitive: false,
+            include_archived: false,
+        }
+    }
+
+    /// Build the fastest matcher for this query: a plain substring search where possible
+    /// (ASCII case folding without a regex engine), else a regex.
+    pub fn compile(&self) -> Result<Matcher, TreeError> {
+        if !self.regex && self.case_sensitive {
+            return Ok(Matcher::Exact(Box::new(
+                memchr::memmem::Finder::new(self.pattern.as_bytes()).into_owned(),
+            )));
+        }
+        if !self.regex && self.pattern.is_ascii() {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([self.pattern.as_str()])
+                .map_err(|e| TreeError::BadPattern(e.to_string()))?;
+            return Ok(Matcher::Folded(ac));
+        }
+        let source = if self.regex {
+            self.pattern.clone()
+        } else {
+            regex::escape(&self.pattern)
+        };
+        RegexBuilder::new(&source)
+            .case_insensitive(!self.case_sensitive)
+            .size_limit(1 << 22)
+            .build()
+            .map(Matcher::Regex)
+            .map_err(|e| TreeError::BadPattern(e.to_string()))
+    }
+}
+
+/// A compiled query.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    Exact(Box<memchr::memmem::Finder<'static>>),
+    Folded(AhoCorasick),
+    Regex(Regex),
+}
+
+impl Matcher {
+    /// Non-empty matches in `text`, as byte ranges.
+    pub fn find_all(&self, text: &str, mut found: impl FnMut(usize, usize)) {
+        match self {
+            Matcher::Exact(finder) => {
+                let n = finder.needle().len();
+                for start in finder.find_iter(text.as_bytes()) {
+                    found(start, start + n);
+                }
+            }
+            Matcher::Folded(ac) => {
+                for m in ac.find_iter(text) {
+                    found(m.start(), m.end());
+                }
+            }
+            Matcher::Regex(re) => {
+                for m in re.find_iter(text) {
+                    if m.start() < m.end() {
+                        found(m.start(), m.end());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One match: a byte range inside a node's own text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    pub node: NodeId,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Loom {
+    /// Every match in the subtree under the view root, in tree order.
+    pub fn search(&self, query: &Query) -> Result<Vec<Match>, TreeError> {
+        if query.pattern.is_empty() {
+            return Ok(Vec::new());
+        }
+        let re = query.compile()?;
+        let mut out = Vec::new();
+        let mut stack = vec![self.view_root()];
+        while let Some(id) = stack.pop() {
+            let Some(node) = self.get(id) else { continue };
+            if node.archived && !query.include_archived {
+                continue;
+            }
+            re.find_all(&node.text, |start, end| {
+                out.push(Match {
+                    node: id,
+                    start,
+                    end,
+                })
+            });
+            stack.extend(node.children().iter().rev().copied());
+        }
+        Ok(out)
+    }
+
+    /// Nodes with at least one match, in tree order.
+    pub fn search_nodes(&self, query: &Query) -> Result<Vec<NodeId>, TreeError> {
+        let mut nodes: Vec<NodeId> = self.search(query)?.into_iter().map(|m| m.node).collect();
+        nodes.dedup();
+        Ok(nodes)
+    }
+}

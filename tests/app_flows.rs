@@ -1,0 +1,435 @@
+//! The app's flows, driven through `update` with keys and engine events: no terminal, no
+//! thread, no model. State in, keys, state out.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod support;
+
+use support::app::*;
+use tloom::app::Effect;
+use tloom::app::state::{EditTarget, Mode};
+use tloom::engine::{BranchSummary, EngineEvent, EngineRequest, FinishReason, JobId, TokenInfo};
+use tloom::tree::NodeId;
+
+const STORY: &str = r#"
+"Once upon a time" #1 [*]
+  ", a cat" #2
+    " sat." #4
+  ", a dog" #3
+"#;
+
+fn token(text: &str, logprob: f32) -> TokenInfo {
+    TokenInfo {
+        id: Some(1),
+        text: text.into(),
+        logprob,
+        entropy: Some(1.0),
+        top: Vec::new(),
+    }
+}
+
+fn expand_request(fx: &[Effect]) -> (JobId, String, tloom::engine::SamplingParams) {
+    fx.iter()
+        .find_map(|e| match e {
+            Effect::Engine(EngineRequest::Expand(r)) => {
+                Some((r.job, r.prompt.clone(), r.params.clone()))
+            }
+            _ => None,
+        })
+        .expect("an expand request")
+}
+
+#[test]
+fn arrows_and_hjkl_move_between_parent_siblings_and_last_visited_child() {
+    let mut app = ready(STORY);
+    press(&mut app, "l");
+    assert_eq!(app.loom.cursor(), NodeId(2));
+    press(&mut app, "j");
+    assert_eq!(app.loom.cursor(), NodeId(3));
+    press(&mut app, "down");
+    assert_eq!(app.loom.cursor(), NodeId(2), "siblings wrap");
+    press(&mut app, "l");
+    assert_eq!(app.loom.cursor(), NodeId(4));
+    press(&mut app, "h left");
+    assert_eq!(app.loom.cursor(), NodeId(1));
+    press(&mut app, "right right");
+    assert_eq!(
+        app.loom.cursor(),
+        NodeId(4),
+        "child returns to the last visited one"
+    );
+    press(&mut app, "h h 2");
+    assert_eq!(app.loom.cursor(), NodeId(3), "digits jump to the nth child");
+}
+
+#[test]
+fn generating_adds_placeholders_that_fill_as_tokens_stream_and_is_one_undo_step() {
+    let mut app = ready(STORY);
+    app.sampling.n = 3;
+    let before = shown(&app);
+    let fx = press(&mut app, "g");
+    let (job, prompt, params) = expand_request(&fx);
+    assert_eq!(prompt, "Once upon a time");
+    assert_eq!(params.n, 3);
+    let kids = app.loom.children(NodeId(1)).to_vec();
+    assert_eq!(kids.len(), 5, "three placeholders appear at once");
+    let new: Vec<NodeId> = kids[2..].to_vec();
+    assert!(new.iter().all(|n| app.jobs.is_generating(*n)));
+    engine(
+        &mut app,
+        EngineEvent::Started {
+            job,
+            prompt_tokens: 4,
+        },
+    );
+    engine(
+        &mut app,
+        EngineEvent::Token {
+            job,
+            branch: 1,
+            token: token(" there", -0.5),
+        },
+    );
+    // The user keeps moving while tokens arrive.
+    press(&mut app, "l");
+    engine(
+        &mut app,
+        EngineEvent::Token {
+            job,
+            branch: 1,
+            token: token(" was", -1.5),
+        },
+    );
+    assert_eq!(app.loom.node(new[1]).unwrap().text, " there was");
+    assert_eq!(
+        app.loom
+            .node(new[1])
+            .unwrap()
+            .tokens
+            .as_ref()
+            .unwrap()
+            .len(),
+        2
+    );
+    for b in 0..3 {
+        if b != 1 {
+            engine(
+                &mut app,
+                EngineEvent::Token {
+                    job,
+                    branch: b,
+                    token: token(" x", -2.0),
+                },
+            );
+        }
+        let summary = BranchSummary {
+            reason: FinishReason::Length,
+            tokens: 2,
+            mean_logprob: Some(-1.0),
+            mean_entropy: Some(1.0),
+            seed: params.seed + b as u64,
+            error: None,
+        };
+        engine(
+            &mut app,
+            EngineEvent::BranchFinished {
+                job,
+                branch: b,
+                summary,
+            },
+        );
+    }
+    engine(&mut app, EngineEvent::JobFinished { job });
+    assert!(!app.jobs.is_busy());
+    let g = app
+        .loom
+        .node(new[1])
+        .unwrap()
+        .origin
+        .generation()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (g.model.as_str(), g.finish.as_deref(), g.seed),
+        ("test.gguf", Some("length"), params.seed + 1)
+    );
+    assert!(
+        app.file.save_due.is_some(),
+        "a finished batch schedules an autosave"
+    );
+    assert!(
+        tick(&mut app, 2000)
+            .iter()
+            .any(|e| matches!(e, Effect::Save))
+    );
+    press(&mut app, "u");
+    assert_eq!(
+        shown(&app).replace(" [*]", ""),
+        before.replace(" [*]", ""),
+        "one undo removes the whole batch"
+    );
+}
+
+#[test]
+fn escape_cancels_and_keeps_cut_text_while_empty_branches_vanish() {
+    let mut app = ready(STORY);
+    app.sampling.n = 2;
+    let (job, _, params) = expand_request(&press(&mut app, "g"));
+    let new = app.loom.children(NodeId(1))[2..].to_vec();
+    engine(
+        &mut app,
+        EngineEvent::Token {
+            job,
+            branch: 0,
+            token: token(" half", -1.0),
+        },
+    );
+    press(&mut app, "esc");
+    assert!(app.jobs.iter().all(|j| j.cancel.is_cancelled()));
+    let cut = BranchSummary {
+        reason: FinishReason::Cancelled,
+        tokens: 1,
+        mean_logprob: None,
+        mean_entropy: None,
+        seed: params.seed,
+        error: None,
+    };
+    engine(
+        &mut app,
+        EngineEvent::BranchFinished {
+            job,
+            branch: 0,
+            summary: cut.clone(),
+        },
+    );
+    engine(
+        &mut app,
+        EngineEvent::BranchFinished {
+            job,
+            branch: 1,
+            summary: BranchSummary { tokens: 0, ..cut },
+        },
+    );
+    engine(&mut app, EngineEvent::JobFinished { job });
+    let kept = app.loom.node(new[0]).unwrap();
+    assert_eq!(kept.text, " half");
+    assert_eq!(
+        kept.origin.generation().unwrap().finish.as_deref(),
+        Some("cancelled")
+    );
+    assert!(
+        !app.loom.contains(new[1]),
+        "a branch that never got text is removed"
+    );
+}
+
+#[test]
+fn events_for_deleted_nodes_or_unknown_jobs_are_ignored() {
+    let mut app = ready(STORY);
+    app.sampling.n = 1;
+    let (job, _, _) = expand_request(&press(&mut app, "g"));
+    let new = app.loom.children(NodeId(1))[2];
+    press(&mut app, "u");
+    assert!(!app.loom.contains(new));
+    engine(
+        &mut app,
+        EngineEvent::Token {
+            job,
+            branch: 0,
+            token: token(" ghost", -1.0),
+        },
+    );
+    assert!(
+        app.jobs.iter().all(|j| j.cancel.is_cancelled()),
+        "a job with no nodes left is cancelled"
+    );
+    engine(
+        &mut app,
+        EngineEvent::Token {
+            job: JobId(999),
+            branch: 0,
+            token: token(" stray", -1.0),
+        },
+    );
+    assert!(!shown(&app).contains("ghost") && !shown(&app).contains("stray"));
+}
+
+#[test]
+fn bookmark_archive_delete_and_undo_redo_from_keys() {
+    let mut app = ready(STORY);
+    press(&mut app, "l b");
+    assert!(app.loom.node(NodeId(2)).unwrap().bookmarked);
+    press(&mut app, "j x");
+    assert!(app.loom.node(NodeId(3)).unwrap().archived);
+    assert_eq!(
+        app.loom.cursor(),
+        NodeId(2),
+        "archiving moves to a shown sibling"
+    );
+    press(&mut app, "] ");
+    press(&mut app, "d");
+    assert!(!app.loom.contains(NodeId(2)) && !app.loom.contains(NodeId(4)));
+    press(&mut app, "u");
+    assert!(app.loom.contains(NodeId(4)));
+    press(&mut app, "ctrl-r");
+    assert!(!app.loom.contains(NodeId(2)));
+    assert!(app.file.dirty && app.file.save_due.is_some());
+}
+
+#[test]
+fn editing_in_place_adding_by_hand_and_splitting_at_the_caret() {
+    let mut app = ready(STORY);
+    press(&mut app, "l e");
+    assert!(matches!(
+        app.mode,
+        Mode::Edit {
+            target: EditTarget::Node(NodeId(2)),
+            ..
+        }
+    ));
+    press(&mut app, "backspace backspace backspace backspace");
+    type_text(&mut app, "n owl");
+    press(&mut app, "esc");
+    assert_eq!(app.loom.node(NodeId(2)).unwrap().text, ", an owl");
+    press(&mut app, "a");
+    type_text(&mut app, " hooted.\nTwice.");
+    press(&mut app, "esc");
+    let added = app.loom.cursor();
+    assert_eq!(
+        app.loom.path_text(added).unwrap(),
+        "Once upon a time, an owl hooted.\nTwice."
+    );
+    press(&mut app, "h s home right right right right right enter");
+    assert_eq!(app.loom.node(NodeId(2)).unwrap().text, "owl");
+    let upper = app.loom.parent(NodeId(2)).unwrap();
+    assert_eq!(app.loom.node(upper).unwrap().text, ", an ");
+    press(&mut app, "e ctrl-c");
+    assert_eq!(app.mode, Mode::Normal);
+    let fx = press(&mut app, "E");
+    assert!(matches!(fx.as_slice(), [Effect::OpenEditor { text, .. }] if text == "owl"));
+}
+
+#[test]
+fn triage_keeps_discards_and_expands_then_moves_to_the_next_branch_point() {
+    let mut app = ready(
+        r#""root" #1 [*]
+  "a" #2 [u]
+  "b" #3 [u]
+  "c" #4 [u]
+  "d" #5
+    "e" #6 [u]
+"#,
+    );
+    press(&mut app, "t");
+    assert_eq!(app.mode, Mode::Triage);
+    assert_eq!(app.selected_child(), Some(NodeId(2)));
+    press(&mut app, "y");
+    assert!(app.loom.node(NodeId(2)).unwrap().bookmarked);
+    assert_eq!(app.selected_child(), Some(NodeId(3)));
+    press(&mut app, "x");
+    assert!(app.loom.node(NodeId(3)).unwrap().archived);
+    assert_eq!(app.selected_child(), Some(NodeId(4)));
+    let fx = press(&mut app, "g");
+    let (_, prompt, _) = expand_request(&fx);
+    assert_eq!(prompt, "rootc");
+    assert!(!app.loom.node(NodeId(4)).unwrap().unread);
+    // Node 4's new placeholders are unread, so triage moves to node 4.
+    assert_eq!(app.loom.cursor(), NodeId(4));
+    press(&mut app, "esc");
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn search_jumps_through_hits_in_tree_order() {
+    let mut app = ready(STORY);
+    press(&mut app, "/");
+    type_text(&mut app, "A ");
+    press(&mut app, "enter");
+    assert_eq!(app.search.hits, vec![NodeId(1), NodeId(2), NodeId(3)]);
+    assert_eq!(app.loom.cursor(), NodeId(2));
+    press(&mut app, "n");
+    assert_eq!(app.loom.cursor(), NodeId(3));
+    press(&mut app, "N N");
+    assert_eq!(app.loom.cursor(), NodeId(1));
+}
+
+#[test]
+fn the_sampling_panel_and_palette_change_what_the_next_generation_sends() {
+    let mut app = ready(STORY);
+    press(&mut app, "p down right right esc");
+    assert_eq!(app.sampling.n, 6);
+    press(&mut app, ":");
+    type_text(&mut app, "set temperature=0.3");
+    press(&mut app, "enter");
+    press(&mut app, ":");
+    type_text(&mut app, "seed 77");
+    press(&mut app, "enter");
+    let (_, _, params) = expand_request(&press(&mut app, "g"));
+    assert_eq!((params.n, params.temperature, params.seed), (6, 0.3, 77));
+    press(&mut app, ":");
+    type_text(&mut app, "set temperature=-3");
+    press(&mut app, "enter");
+    assert_eq!(app.sampling.temperature, 0.3, "a bad value is refused");
+    assert!(app.status.as_ref().unwrap().text.contains("temperature"));
+}
+
+#[test]
+fn memory_is_prepended_and_the_context_inspector_asks_the_engine() {
+    let mut app = ready(STORY);
+    press(&mut app, "M");
+    type_text(&mut app, "A fable.");
+    press(&mut app, "esc");
+    let fx = press(&mut app, "c");
+    let inspect = fx.iter().find_map(|e| match e {
+        Effect::Engine(EngineRequest::Inspect { prompt, .. }) => Some(prompt.clone()),
+        _ => None,
+    });
+    assert_eq!(inspect.as_deref(), Some("A fable.\nOnce upon a time"));
+    assert!(matches!(
+        app.mode,
+        Mode::Context {
+            inspection: None,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn read_only_files_refuse_changes_with_a_message() {
+    let mut app = ready(STORY);
+    app.file.read_only = Some("opened with --read-only".into());
+    let before = shown(&app);
+    let fx = press(&mut app, "b x d g");
+    assert!(fx.is_empty());
+    assert_eq!(shown(&app), before);
+    assert!(app.status.as_ref().unwrap().text.contains("read-only"));
+}
+
+#[test]
+fn quitting_cancels_jobs_and_saves_first() {
+    let mut app = ready(STORY);
+    press(&mut app, "g");
+    let fx = press(&mut app, "ctrl-c");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Quit)),
+        "ctrl-c first cancels a running generation"
+    );
+    let fx = press(&mut app, "q");
+    assert!(matches!(fx.as_slice(), [Effect::Save, Effect::Quit]));
+}
+
+#[test]
+fn a_failed_save_keeps_the_tree_and_retries() {
+    let mut app = ready(STORY);
+    press(&mut app, "l b");
+    app.saved(Err("disk full".into()));
+    assert!(app.file.dirty);
+    assert!(app.loom.node(NodeId(2)).unwrap().bookmarked);
+    assert_eq!(app.file.save_error.as_deref(), Some("disk full"));
+    assert!(
+        tick(&mut app, 6000)
+            .iter()
+            .any(|e| matches!(e, Effect::Save))
+    );
+    app.saved(Ok(()));
+    assert!(!app.file.dirty && app.file.save_error.is_none());
+}
