@@ -146,12 +146,18 @@ pub struct TreeArgs {
 pub struct StatsArgs {
     #[command(flatten)]
     pub file: FileArg,
-    /// Statistics of this node's subtree (default: the whole tree).
+    /// Statistics of this node's subtree, plus the curation metrics of the path to it
+    /// (selection and intervention bits; the latter scores the path with the local model).
     #[arg(long)]
     pub node: Option<NodeId>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Skip scoring the path with the model (intervention bits are then left out).
+    #[arg(long)]
+    pub no_model: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -445,6 +451,8 @@ pub enum BenchKind {
     Engine,
     /// A scripted looming session: 1000-token root, 6 rounds of 4 x 48 tokens.
     LoomSession,
+    /// One keypress plus a full redraw with a 100,000-node loom, idle and while streaming.
+    Ui,
 }
 
 #[derive(Debug, Args)]

@@ -4,11 +4,13 @@ pub mod args;
 pub mod bench;
 pub mod bench_session;
 pub mod bench_tree;
+mod bench_ui;
 mod convert_cmds;
 mod engine_cmds;
 pub mod error;
 mod generate;
 pub mod model;
+mod path_metrics;
 pub mod session;
 mod tree_cmds;
 
@@ -31,7 +33,7 @@ pub fn run(
         Command::New(a) => tree_cmds::new(a),
         Command::Show(a) => tree_cmds::show(a),
         Command::Tree(a) => tree_cmds::tree(a),
-        Command::Stats(a) => tree_cmds::stats(a),
+        Command::Stats(a) => tree_cmds::stats(a, threads),
         Command::Add(a) => tree_cmds::add(a),
         Command::Edit(a) => tree_cmds::edit(a),
         Command::Split(a) => tree_cmds::split(a),

@@ -2,6 +2,7 @@
 
 use super::args::*;
 use super::error::{CliError, CliResult, code};
+use super::path_metrics;
 use super::session::{change_loom, pick_node, read_loom, read_text};
 use crate::store;
 use crate::tree::outline::{self, OutlineOptions};
@@ -55,12 +56,27 @@ pub fn tree(args: TreeArgs) -> CliResult {
     Ok(())
 }
 
-pub fn stats(args: StatsArgs) -> CliResult {
+pub fn stats(args: StatsArgs, threads: Option<usize>) -> CliResult {
     let loom = read_loom(&args.file.file)?;
     let id = pick_node(&loom, Some(args.node.unwrap_or(loom.root())))?;
     let s = loom.stats(id);
+    let metrics = args.node.and_then(|_| loom.path_metrics(id));
+    let score = match &metrics {
+        Some(_) if !args.no_model => {
+            match path_metrics::score_path(&loom, id, &args.model, threads) {
+                Ok(score) => Some(score),
+                Err(e) => {
+                    eprintln!(
+                        "tloom: intervention bits left out: the path could not be scored: {e}"
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     if args.json {
-        let value = json!({
+        let mut value = json!({
             "root": loom.root().to_string(),
             "node": id.to_string(),
             "nodes": s.nodes,
@@ -71,15 +87,44 @@ pub fn stats(args: StatsArgs) -> CliResult {
             "model_chars": s.model_chars,
             "human_chars": s.human_chars,
         });
+        if let (Some(m), Some(obj)) = (&metrics, value.as_object_mut()) {
+            if let serde_json::Value::Object(fields) = path_metrics::json_fields(m, score.as_ref())
+            {
+                obj.extend(fields);
+            }
+        }
         println!("{value:#}");
-    } else {
-        println!("nodes        {}", s.nodes);
-        println!("depth        {}", s.depth);
-        println!("leaves       {}", s.leaves);
-        println!("bookmarks    {}", s.bookmarks);
-        println!("archived     {}", s.archived);
-        println!("model chars  {}", s.model_chars);
-        println!("human chars  {}", s.human_chars);
+        return Ok(());
+    }
+    println!("nodes        {}", s.nodes);
+    println!("depth        {}", s.depth);
+    println!("leaves       {}", s.leaves);
+    println!("bookmarks    {}", s.bookmarks);
+    println!("archived     {}", s.archived);
+    println!("model chars  {}", s.model_chars);
+    println!("human chars  {}", s.human_chars);
+    if let Some(m) = &metrics {
+        println!("path to {id}:");
+        println!("  selection bits     {:.2}", m.selection_bits);
+        match &score {
+            Some(sc) => println!(
+                "  intervention bits  {:.2} ({} human of {} tokens)",
+                sc.intervention_bits, sc.human_tokens, sc.tokens
+            ),
+            None => println!("  intervention bits  -"),
+        }
+        println!(
+            "  nodes kept/generated/archived  {}/{}/{}",
+            m.nodes_kept, m.nodes_generated, m.nodes_archived
+        );
+        println!(
+            "  tokens kept/generated          {}/{}",
+            m.tokens_kept, m.tokens_generated
+        );
+        println!(
+            "  model-written share            {:.0}%",
+            m.model_share() * 100.0
+        );
     }
     Ok(())
 }
