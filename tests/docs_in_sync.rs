@@ -3,7 +3,8 @@
 
 #[test]
 fn keybindings_md_matches_the_default_keymap() {
-    let generated = tloom::app::keymap::keybindings_markdown(&tloom::app::keymap::Keymap::defaults());
+    let generated =
+        tloom::app::keymap::keybindings_markdown(&tloom::app::keymap::Keymap::defaults());
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keybindings.md");
     let on_disk = std::fs::read_to_string(path).expect("docs/keybindings.md exists");
     assert!(

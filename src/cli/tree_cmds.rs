@@ -87,11 +87,10 @@ pub fn stats(args: StatsArgs, threads: Option<usize>) -> CliResult {
             "model_chars": s.model_chars,
             "human_chars": s.human_chars,
         });
-        if let (Some(m), Some(obj)) = (&metrics, value.as_object_mut()) {
-            if let serde_json::Value::Object(fields) = path_metrics::json_fields(m, score.as_ref())
-            {
-                obj.extend(fields);
-            }
+        if let (Some(m), Some(obj)) = (&metrics, value.as_object_mut())
+            && let serde_json::Value::Object(fields) = path_metrics::json_fields(m, score.as_ref())
+        {
+            obj.extend(fields);
         }
         println!("{value:#}");
         return Ok(());

@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod edit;
 mod error;
+mod folded;
 mod history;
 mod id;
 mod loom;

@@ -1,9 +1,9 @@
 //! Search over node texts (substring or regex), results in tree order.
 
 use super::error::TreeError;
+use super::folded::FoldedFinder;
 use super::id::NodeId;
 use super::loom::Loom;
-use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexBuilder};
 
 /// What to look for.
@@ -36,12 +36,10 @@ impl Query {
                 memchr::memmem::Finder::new(self.pattern.as_bytes()).into_owned(),
             )));
         }
-        if !self.regex && self.pattern.is_ascii() {
-            let ac = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build([self.pattern.as_str()])
-                .map_err(|e| TreeError::BadPattern(e.to_string()))?;
-            return Ok(Matcher::Folded(ac));
+        if !self.regex
+            && let Some(finder) = FoldedFinder::new(&self.pattern)
+        {
+            return Ok(Matcher::Folded(finder));
         }
         let source = if self.regex {
             self.pattern.clone()
@@ -61,7 +59,7 @@ impl Query {
 #[derive(Debug, Clone)]
 pub enum Matcher {
     Exact(Box<memchr::memmem::Finder<'static>>),
-    Folded(AhoCorasick),
+    Folded(FoldedFinder),
     Regex(Regex),
 }
 
@@ -75,10 +73,9 @@ impl Matcher {
                     found(start, start + n);
                 }
             }
-            Matcher::Folded(ac) => {
-                for m in ac.find_iter(text) {
-                    found(m.start(), m.end());
-                }
+            Matcher::Folded(finder) => {
+                let n = finder.len();
+                finder.find_all(text.as_bytes(), |start| found(start, start + n));
             }
             Matcher::Regex(re) => {
                 for m in re.find_iter(text) {
