@@ -32,7 +32,11 @@ impl Row<'_> {
 
 /// The tree in display order (pre-order), each row with its path.
 pub fn rows(roots: &[ExploredToken]) -> Vec<Row<'_>> {
-    fn walk<'a>(nodes: &'a [ExploredToken], path: &mut Vec<&'a ExploredToken>, out: &mut Vec<Row<'a>>) {
+    fn walk<'a>(
+        nodes: &'a [ExploredToken],
+        path: &mut Vec<&'a ExploredToken>,
+        out: &mut Vec<Row<'a>>,
+    ) {
         for n in nodes {
             path.push(n);
             out.push(Row {
@@ -172,7 +176,10 @@ fn branch(app: &mut App, node: NodeId, roots: &[ExploredToken], selected: usize)
             app.mode = Mode::Normal;
             super::navigate::go(app, id);
             app.touch();
-            app.say(Level::Info, "new branch from the token tree (g continues it)");
+            app.say(
+                Level::Info,
+                "new branch from the token tree (g continues it)",
+            );
         }
         Err(e) => app.say(Level::Error, e.to_string()),
     }

@@ -229,10 +229,12 @@ fn add_beside(
     branch: Node,
 ) -> Result<NodeId, crate::tree::TreeError> {
     let parent = if offset == 0 {
-        app.loom.parent(node).ok_or(crate::tree::TreeError::RootRefused(
-            node,
-            "the root's first token has no siblings to branch into",
-        ))?
+        app.loom
+            .parent(node)
+            .ok_or(crate::tree::TreeError::RootRefused(
+                node,
+                "the root's first token has no siblings to branch into",
+            ))?
     } else {
         app.loom.split(node, offset)?
     };

@@ -4,8 +4,8 @@
 use super::config::Config;
 use super::jobs::Jobs;
 use super::keymap::Keymap;
-use super::textbuf::TextBuf;
 use super::predictor::Predictor;
+use super::textbuf::TextBuf;
 use crate::engine::{ExploredToken, ModelDescription, PromptInspection, SamplingParams};
 use crate::tree::{Loom, NodeId};
 use std::collections::HashSet;
@@ -70,7 +70,10 @@ pub enum Mode {
         inspection: Option<Result<PromptInspection, String>>,
     },
     /// Walking the tokens of a node (`index` is the highlighted token).
-    Tokens { node: NodeId, index: usize },
+    Tokens {
+        node: NodeId,
+        index: usize,
+    },
     /// The alternatives the model had for one token; `selected` is the highlighted one.
     Alternatives {
         node: NodeId,

@@ -20,7 +20,11 @@ fn bar(p: f32, width: usize) -> String {
 /// A token's text as it reads in a list: spaces and line breaks made visible.
 fn shown(text: &str) -> String {
     let t = text.replace('\n', "⏎").replace('\t', "⇥");
-    if t.is_empty() { "∅".into() } else { format!("{t:?}") }
+    if t.is_empty() {
+        "∅".into()
+    } else {
+        format!("{t:?}")
+    }
 }
 
 pub fn alternatives_popup(
@@ -44,7 +48,10 @@ pub fn alternatives_popup(
     }
     lines.push(Line::from(""));
     if alts.is_empty() {
-        lines.push(Line::styled(" no alternatives were recorded here", theme.dim()));
+        lines.push(Line::styled(
+            " no alternatives were recorded here",
+            theme.dim(),
+        ));
     }
     for (i, (alt, same)) in alts.iter().enumerate() {
         let p = alt.logprob.exp();
@@ -95,7 +102,10 @@ pub fn multiverse_popup(
                 let Some(t) = row.token() else { continue };
                 let line = Line::from(vec![
                     Span::raw(format!(" {}", "  ".repeat(row.depth))),
-                    Span::styled(bar(t.path_prob, 8), theme.heat(band(t.path_prob.ln()), false)),
+                    Span::styled(
+                        bar(t.path_prob, 8),
+                        theme.heat(band(t.path_prob.ln()), false),
+                    ),
                     Span::raw(format!(" {:>5.3} {}", t.path_prob, shown(&t.token.text))),
                 ]);
                 lines.push(if i == selected {
