@@ -5,13 +5,11 @@
 mod support;
 
 use support::app::*;
+use support::predict::{alt, generated, request, token};
 use tloom::app::App;
-use tloom::app::Effect;
 use tloom::app::reading::{Segment, segments};
 use tloom::app::state::Mode;
-use tloom::engine::{
-    EngineEvent, EngineRequest, ExploredToken, JobId, TokenAlternative, TokenInfo,
-};
+use tloom::engine::{EngineEvent, EngineRequest, ExploredToken, JobId};
 use tloom::tree::NodeId;
 
 const STORY: &str = r#"
@@ -20,60 +18,6 @@ const STORY: &str = r#"
     " sat." #4
   ", a dog" #3
 "#;
-
-fn alt(text: &str, p: f32) -> TokenAlternative {
-    TokenAlternative {
-        id: Some(text.len() as u32 + 100 * (p * 100.0) as u32),
-        text: text.into(),
-        logprob: p.ln(),
-    }
-}
-
-/// A token with probability `p` and alternatives (the token itself among them).
-fn token(text: &str, p: f32, others: &[(&str, f32)]) -> TokenInfo {
-    let mine = alt(text, p);
-    let mut top = vec![mine.clone()];
-    top.extend(others.iter().map(|(t, q)| alt(t, *q)));
-    TokenInfo {
-        id: mine.id,
-        text: text.into(),
-        logprob: mine.logprob,
-        entropy: None,
-        top,
-    }
-}
-
-fn request(fx: &[Effect]) -> &EngineRequest {
-    fx.iter()
-        .find_map(|e| match e {
-            Effect::Engine(r) => Some(r),
-            _ => None,
-        })
-        .expect("an engine request")
-}
-
-/// Generate one branch under the cursor with the given tokens; returns its id.
-fn generated(app: &mut App, tokens: Vec<TokenInfo>) -> NodeId {
-    app.sampling.n = 1;
-    let fx = press(app, "g");
-    let EngineRequest::Expand(req) = request(&fx) else {
-        panic!("not an expand request");
-    };
-    let job = req.job;
-    let node = *app.loom.children(app.loom.cursor()).last().unwrap();
-    for token in tokens {
-        engine(
-            app,
-            EngineEvent::Token {
-                job,
-                branch: 0,
-                token,
-            },
-        );
-    }
-    engine(app, EngineEvent::JobFinished { job });
-    node
-}
 
 fn there_was_a(app: &mut App) -> NodeId {
     generated(

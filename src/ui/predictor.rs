@@ -58,7 +58,7 @@ pub fn alternatives_popup(
         let mark = if *same { " ◂ here" } else { "" };
         let line = Line::from(vec![
             Span::raw(format!(" {} {:>6.3} ", i + 1, p)),
-            Span::styled(bar(p, 10), theme.heat(band(alt.logprob), false)),
+            Span::styled(bar(p, 10), theme.heat(band(alt.logprob), true)),
             Span::raw(format!(" {}{mark}", shown(&alt.text))),
         ]);
         lines.push(if i == selected {
@@ -82,10 +82,16 @@ pub fn multiverse_popup(
     result: Option<&Result<Vec<ExploredToken>, String>>,
     selected: usize,
 ) {
+    let shown_rows = match result {
+        Some(Ok(roots)) => rows(roots).len().max(1),
+        _ => 1,
+    };
     let area = centred(
         screen,
         screen.w.saturating_sub(8).min(70),
-        screen.h.saturating_sub(4),
+        (shown_rows as u16)
+            .saturating_add(5)
+            .min(screen.h.saturating_sub(4)),
     );
     let room = area.h.saturating_sub(4) as usize;
     let mut lines = Vec::new();
@@ -104,7 +110,7 @@ pub fn multiverse_popup(
                     Span::raw(format!(" {}", "  ".repeat(row.depth))),
                     Span::styled(
                         bar(t.path_prob, 8),
-                        theme.heat(band(t.path_prob.ln()), false),
+                        theme.heat(band(t.path_prob.ln()), true),
                     ),
                     Span::raw(format!(" {:>5.3} {}", t.path_prob, shown(&t.token.text))),
                 ]);
@@ -118,7 +124,7 @@ pub fn multiverse_popup(
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(
-        " bars: probability of the whole path · j/k move · Enter makes it a branch · Esc closes",
+        " bar: path probability · j/k move · Enter branches · Esc closes",
         theme.dim(),
     ));
     boxed(frame, area, "Multiverse", lines, None);

@@ -56,21 +56,26 @@ impl Theme {
     }
 
     /// Heatmap text by probability band (0: p ≥ 0.5, 1: ≥ 0.1, 2: ≥ 0.01, 3: below).
-    /// Monochrome underlines p < 0.1 and makes p < 0.01 bold too; reverse video stays free
-    /// for the token cursor.
+    /// Monochrome underlines p < 0.1 and makes p < 0.01 bold too (ancestors' text dim, the
+    /// current node's plain); reverse video stays free for the token cursor.
     pub fn heat(&self, band: u8, current: bool) -> Style {
-        let base = if current {
-            Style::default().add_modifier(Modifier::BOLD)
-        } else {
-            Style::default()
-        };
         if self.mono() {
+            let base = if current {
+                Style::default()
+            } else {
+                Style::default().add_modifier(Modifier::DIM)
+            };
             return match band {
                 0 | 1 => base,
                 2 => base.add_modifier(Modifier::UNDERLINED),
                 _ => base.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
             };
         }
+        let base = if current {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
         let colour = match (band, self.name) {
             (0, ThemeName::Light) => Color::Green,
             (0, _) => Color::LightGreen,
