@@ -45,7 +45,11 @@ pub fn generated(app: &mut App, tokens: Vec<TokenInfo>) -> NodeId {
         panic!("not an expand request");
     };
     let job = req.job;
-    let node = *app.loom.children(app.loom.cursor()).last().unwrap();
+    let node = *app
+        .loom
+        .children(app.loom.cursor())
+        .last()
+        .expect("the placeholder");
     for token in tokens {
         engine(
             app,
