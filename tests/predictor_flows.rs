@@ -331,3 +331,23 @@ fn siblings_sort_by_mean_logprob_and_by_time_as_one_undo_step_each() {
     press(&mut app, "u");
     assert_eq!(app.loom.children(NodeId(1)), &[hand[0], hand[1], low, high]);
 }
+
+#[test]
+fn a_multiverse_branch_after_a_trailing_space_gets_no_double_space() {
+    let mut app = ready("\"Once upon a time \" #1 [*]\n");
+    let fx = press(&mut app, "B");
+    let EngineRequest::Explore { job, prompt, .. } = request(&fx).clone() else {
+        panic!("an explore request");
+    };
+    assert_eq!(
+        prompt, "Once upon a time",
+        "the prompt's trailing space is trimmed"
+    );
+    let roots = vec![explored(" there", 0.5, 0.5, vec![])];
+    engine(&mut app, EngineEvent::Explored { job, roots });
+    press(&mut app, "enter");
+    assert_eq!(
+        app.loom.path_text(app.loom.cursor()).unwrap(),
+        "Once upon a time there"
+    );
+}

@@ -167,6 +167,17 @@ fn branch(app: &mut App, node: NodeId, roots: &[ExploredToken], selected: usize)
             }
         })
         .collect();
+    // The prompt lost the story's trailing spaces; the first token's leading ones stand
+    // for them, as in a generation (see `BranchText`).
+    let trimmed = prompt_for(&app.loom, node, app.config.ui.trim_prompt).trimmed_spaces;
+    let mut records = records;
+    if let Some(first) = records.first_mut() {
+        let mut skip = trimmed;
+        while skip > 0 && first.text.starts_with([' ', '\t']) {
+            first.text.remove(0);
+            skip -= 1;
+        }
+    }
     let child = super::predictor::picked_node(app, node, records);
     app.loom.begin_batch("branch from the multiverse");
     let added = app.loom.add_child_node(node, child);
