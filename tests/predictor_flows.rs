@@ -351,3 +351,10 @@ fn a_multiverse_branch_after_a_trailing_space_gets_no_double_space() {
         "Once upon a time there"
     );
 }
+
+#[test]
+fn exact_duplicate_siblings_are_counted() {
+    let app = ready("\"A\" #1\n  \" b\" #2\n  \" c\" #3\n  \" b\" #4\n");
+    let count = |id| tloom::app::siblings::duplicates(&app, NodeId(id));
+    assert_eq!((count(2), count(3), count(4)), (2, 1, 2));
+}

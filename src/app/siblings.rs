@@ -62,22 +62,20 @@ pub fn sort(app: &mut App, by: SortBy) {
     app.say(Level::Info, format!("siblings sorted, {how} (u undoes)"));
 }
 
-/// The children shown in the branch pane, with exact duplicates folded into the first of
-/// each kind: (child, how many children have this exact text).
-pub fn distinct_children(app: &App, parent: NodeId) -> Vec<(NodeId, usize)> {
-    let mut out: Vec<(NodeId, usize)> = Vec::new();
-    let mut texts: Vec<&str> = Vec::new();
-    for id in app.shown_children(parent) {
-        let Some(node) = app.loom.get(id) else {
-            continue;
-        };
-        match texts.iter().position(|t| *t == node.text && !t.is_empty()) {
-            Some(i) => out[i].1 += 1,
-            None => {
-                texts.push(node.text.as_str());
-                out.push((id, 1));
-            }
-        }
+/// How many of a node's shown siblings (itself included) have exactly its text; 1 when
+/// it is unique or empty.
+pub fn duplicates(app: &App, id: NodeId) -> usize {
+    let Some(node) = app.loom.get(id) else {
+        return 0;
+    };
+    if node.text.is_empty() {
+        return 1;
     }
-    out
+    let Some(parent) = app.loom.parent(id) else {
+        return 1;
+    };
+    app.shown_children(parent)
+        .iter()
+        .filter(|c| app.loom.get(**c).is_some_and(|n| n.text == node.text))
+        .count()
 }

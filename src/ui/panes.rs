@@ -224,6 +224,10 @@ fn branch_info(app: &App, id: crate::tree::NodeId) -> String {
         return String::new();
     };
     let mut parts = vec![format!("#{id}")];
+    let same = crate::app::siblings::duplicates(app, id);
+    if same > 1 {
+        parts.push(format!("×{same} same text"));
+    }
     if let Some(tokens) = node.tokens.as_ref() {
         parts.push(format!("{} tok", tokens.len()));
     }
