@@ -141,3 +141,80 @@ fn overlays_help_palette_sampling_context_and_editing() {
     insta::assert_snapshot!("edit_80x24", render(&app, 80, 24));
     assert_eq!(app.loom.cursor(), NodeId(3));
 }
+
+/// The story with a model-written continuation of node 7 that has token data.
+fn story_with_tokens(theme: ThemeName) -> App {
+    use support::predict::{generated, token};
+    let mut app = story(theme);
+    press(&mut app, "j l");
+    generated(
+        &mut app,
+        vec![
+            token(" The", 0.7, &[(" It", 0.2)]),
+            token(" water", 0.3, &[(" steps", 0.25), (" air", 0.1)]),
+            token(
+                " sang",
+                0.004,
+                &[(" was", 0.6), (" rose", 0.1), (" smelled", 0.05)],
+            ),
+            token(" softly", 0.05, &[(".", 0.4), (" to", 0.2)]),
+            token(".", 0.8, &[(",", 0.1)]),
+        ],
+    );
+    press(&mut app, "1");
+    assert!(app.loom.node(app.loom.cursor()).unwrap().tokens.is_some());
+    app.status = None;
+    app
+}
+
+#[test]
+fn heatmap_in_colour_and_monochrome() {
+    let mut app = story_with_tokens(ThemeName::Dark);
+    press(&mut app, "v");
+    app.status = None;
+    insta::assert_snapshot!("heatmap_80x24", render(&app, 80, 24));
+    app.config.ui.theme = ThemeName::Mono;
+    insta::assert_snapshot!("heatmap_mono_80x24", render(&app, 80, 24));
+    press(&mut app, "i l l");
+    app.status = None;
+    insta::assert_snapshot!("token_cursor_mono_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn the_alternatives_popup_of_a_token() {
+    let mut app = story_with_tokens(ThemeName::Mono);
+    press(&mut app, "i l l enter j");
+    app.status = None;
+    insta::assert_snapshot!("alternatives_mono_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn the_multiverse_overlay_as_a_token_tree() {
+    use tloom::engine::{EngineRequest, ExploredToken};
+    let mut app = story_with_tokens(ThemeName::Mono);
+    let fx = press(&mut app, "B");
+    let Some(tloom::app::Effect::Engine(EngineRequest::Explore { job, .. })) = fx.first() else {
+        panic!("an explore request");
+    };
+    let node = |text: &str, p: f32, path_prob: f32, children| ExploredToken {
+        token: support::predict::alt(text, p),
+        path_prob,
+        children,
+    };
+    let roots = vec![
+        node(
+            " The",
+            0.6,
+            0.6,
+            vec![
+                node(" sea", 0.5, 0.3, vec![node(" was", 0.5, 0.15, vec![])]),
+                node(" door", 0.2, 0.12, vec![]),
+            ],
+        ),
+        node(" Nobody", 0.2, 0.2, vec![node(" knew", 0.7, 0.14, vec![])]),
+    ];
+    engine(&mut app, EngineEvent::Explored { job: *job, roots });
+    press(&mut app, "j");
+    app.status = None;
+    insta::assert_snapshot!("multiverse_mono_80x24", render(&app, 80, 24));
+}

@@ -78,6 +78,12 @@ actions! {
     Expand => "expand", "Triage: generate under the highlighted child and advance";
     Context => "context", "Show exactly the text sent to the model";
     Memory => "memory", "Edit the loom's memory text (prepended to every prompt)";
+    Heatmap => "heatmap", "Colour text by each token's probability (again: off)";
+    Tokens => "tokens", "Walk the current node's tokens; Enter shows a token's alternatives";
+    Score => "score", "Score the path's hand-written text, for the heatmap";
+    Multiverse => "multiverse", "Show the most probable token tree below the current node";
+    SortByLogprob => "sort_by_logprob", "Sort the current node's siblings, most probable first";
+    SortByTime => "sort_by_time", "Sort the current node's siblings, oldest first";
     FocusNext => "focus_next", "Switch focus between the panes";
     ScrollUp => "scroll_up", "Scroll the reading pane up";
     ScrollDown => "scroll_down", "Scroll the reading pane down";

@@ -3,7 +3,7 @@
 use super::action::Action;
 use super::msg::Effect;
 use super::state::{App, EditTarget, Level, LineInput, Mode, Pane};
-use super::{curate, generate, navigate};
+use super::{curate, generate, multiverse, navigate, predictor, siblings};
 use crate::engine::EngineRequest;
 
 pub fn run(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
@@ -120,6 +120,12 @@ pub fn run(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }));
         }
         Memory => curate::start_edit(app, EditTarget::Memory),
+        Heatmap => predictor::toggle_heatmap(app),
+        Tokens => predictor::enter_tokens(app),
+        Score => predictor::score_path(app, fx),
+        Multiverse => multiverse::open(app, fx),
+        SortByLogprob => siblings::sort(app, siblings::SortBy::MeanLogprob),
+        SortByTime => siblings::sort(app, siblings::SortBy::Time),
         FocusNext => {
             app.focus = match app.focus {
                 Pane::Tree => Pane::Reading,

@@ -94,6 +94,9 @@ pub fn handle(app: &mut App, event: EngineEvent, fx: &mut Vec<Effect>) {
             }
         }
         EngineEvent::JobFinished { job } => finish(app, job),
+        EngineEvent::JobFailed { job, error } if super::predictor::owns(app, job) => {
+            super::predictor::failed(app, job, error)
+        }
         EngineEvent::JobFailed { job, error } => {
             if app.jobs.get_mut(job).is_some() {
                 app.say(Level::Error, format!("generation failed: {error}"));
@@ -112,9 +115,9 @@ pub fn handle(app: &mut App, event: EngineEvent, fx: &mut Vec<Effect>) {
             }
             app.jobs.remove(job);
         }
-        EngineEvent::PromptTrimmed { .. }
-        | EngineEvent::Scored { .. }
-        | EngineEvent::Explored { .. } => {}
+        EngineEvent::Scored { job, tokens } => super::predictor::scored(app, job, tokens),
+        EngineEvent::Explored { job, roots } => super::multiverse::explored(app, job, roots),
+        EngineEvent::PromptTrimmed { .. } => {}
     }
 }
 
@@ -150,7 +153,7 @@ fn all_gone(app: &App, job: JobId) -> bool {
         .find(|j| j.id == job)
         .is_some_and(|j| match &j.kind {
             JobKind::Expand { nodes, .. } => nodes.iter().all(|n| !app.loom.contains(*n)),
-            JobKind::Inspect => false,
+            _ => false,
         })
 }
 

@@ -7,7 +7,7 @@ use super::keys::KeyCombo;
 use super::msg::Effect;
 use super::state::{App, EditTarget, Level, LineInput, Mode};
 use super::textbuf::TextBuf;
-use super::{actions, curate, palette, sampling_panel};
+use super::{actions, curate, multiverse, palette, predictor, sampling_panel};
 use crate::tree::Query;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -80,6 +80,13 @@ pub fn key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             _ => {}
         },
         Mode::Sampling { field, typing } => sampling_panel::key(app, field, typing, key),
+        Mode::Tokens { node, index } => predictor::tokens_key(app, node, index, key),
+        Mode::Alternatives {
+            node,
+            index,
+            selected,
+        } => predictor::alternatives_key(app, (node, index, selected), key, fx),
+        Mode::Multiverse { .. } => multiverse::key(app, key),
         Mode::Context {
             scroll,
             job,

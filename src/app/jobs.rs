@@ -17,6 +17,10 @@ pub enum JobKind {
     },
     /// Counting the prompt's tokens for the context inspector.
     Inspect,
+    /// Scoring the path text to `node` (the text sent, to place the scores).
+    Score { node: NodeId, text: String },
+    /// The most probable token tree below `node`.
+    Explore { node: NodeId },
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +88,7 @@ impl Jobs {
     pub fn is_generating(&self, node: NodeId) -> bool {
         self.expansions().any(|j| match &j.kind {
             JobKind::Expand { nodes, .. } => nodes.contains(&node),
-            JobKind::Inspect => false,
+            _ => false,
         })
     }
 

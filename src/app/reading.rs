@@ -1,6 +1,7 @@
 //! The reading pane's text: the path from the root to the cursor, split into styled
 //! segments and wrapped to a width, with the lines where the current node starts and ends.
 
+use super::predictor::{band, tokens_of};
 use super::state::{App, EditTarget, Mode};
 use crate::tree::NodeId;
 use unicode_width::UnicodeWidthChar;
@@ -20,6 +21,10 @@ pub enum Segment {
     Caret,
     /// A note such as "earlier text not shown".
     Note,
+    /// A token in the heatmap, by probability band (0: p ≥ 0.5 … 3: p < 0.01).
+    Token { band: u8, current: bool },
+    /// The token under the token cursor.
+    TokenCursor,
 }
 
 /// A wrapped line: runs of text with their segment kinds.
@@ -40,9 +45,32 @@ pub fn segments(app: &App) -> Vec<(String, Segment)> {
     let loom = &app.loom;
     let cursor = loom.cursor();
     let mut out: Vec<(String, Segment)> = Vec::new();
+    let walking = match app.mode {
+        Mode::Tokens { node, index } | Mode::Alternatives { node, index, .. } => {
+            Some((node, index))
+        }
+        _ => None,
+    };
     for id in loom.ancestry(cursor) {
         let Some(node) = loom.get(id) else { continue };
         let model = node.origin.is_model() && !node.edited;
+        let at = walking.and_then(|(n, i)| (n == id).then_some(i));
+        if (app.predictor.heatmap || at.is_some())
+            && let Some(tokens) = tokens_of(app, id)
+        {
+            for (i, t) in tokens.iter().enumerate() {
+                let kind = if at == Some(i) {
+                    Segment::TokenCursor
+                } else {
+                    Segment::Token {
+                        band: band(t.logprob),
+                        current: id == cursor,
+                    }
+                };
+                out.push((t.text.clone(), kind));
+            }
+            continue;
+        }
         if id == cursor {
             match &app.mode {
                 Mode::Edit {
@@ -139,7 +167,11 @@ pub fn wrap(segments: &[(String, Segment)], width: usize) -> ReadingView {
     for (text, kind) in segments {
         let is_current = matches!(
             kind,
-            Segment::CurrentHuman | Segment::CurrentModel | Segment::Caret
+            Segment::CurrentHuman
+                | Segment::CurrentModel
+                | Segment::Caret
+                | Segment::TokenCursor
+                | Segment::Token { current: true, .. }
         );
         for ch in text.chars() {
             let mark = |lines: &Vec<WrappedLine>, current: &mut Option<(usize, usize)>| {

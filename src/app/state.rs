@@ -4,8 +4,9 @@
 use super::config::Config;
 use super::jobs::Jobs;
 use super::keymap::Keymap;
+use super::predictor::Predictor;
 use super::textbuf::TextBuf;
-use crate::engine::{ModelDescription, PromptInspection, SamplingParams};
+use crate::engine::{ExploredToken, ModelDescription, PromptInspection, SamplingParams};
 use crate::tree::{Loom, NodeId};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -67,6 +68,24 @@ pub enum Mode {
         /// The inspection job and its answer once it arrives.
         job: Option<u64>,
         inspection: Option<Result<PromptInspection, String>>,
+    },
+    /// Walking the tokens of a node (`index` is the highlighted token).
+    Tokens {
+        node: NodeId,
+        index: usize,
+    },
+    /// The alternatives the model had for one token; `selected` is the highlighted one.
+    Alternatives {
+        node: NodeId,
+        index: usize,
+        selected: usize,
+    },
+    /// The most probable token tree below a node, once the engine answers.
+    Multiverse {
+        node: NodeId,
+        job: u64,
+        result: Option<Result<Vec<ExploredToken>, String>>,
+        selected: usize,
     },
 }
 
@@ -151,6 +170,8 @@ pub struct App {
     pub screen: (u16, u16),
     /// State of the random walk's generator.
     pub rng: u64,
+    /// The probability views: heatmap switch and scores of hand-written text.
+    pub predictor: Predictor,
     pub quit: bool,
 }
 
@@ -187,6 +208,7 @@ impl App {
             branch_sel: 0,
             screen: (80, 24),
             rng: now | 1,
+            predictor: Predictor::default(),
             quit: false,
             config,
         }

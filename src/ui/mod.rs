@@ -3,6 +3,7 @@
 mod markers;
 mod overlays;
 mod panes;
+mod predictor;
 mod status;
 pub mod theme;
 

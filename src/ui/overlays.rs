@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 /// A centred box `w` x `h` (clamped to the screen).
-fn centred(screen: Area, w: u16, h: u16) -> Area {
+pub(super) fn centred(screen: Area, w: u16, h: u16) -> Area {
     let w = w.min(screen.w);
     let h = h.min(screen.h);
     Area {
@@ -26,7 +26,7 @@ fn centred(screen: Area, w: u16, h: u16) -> Area {
 }
 
 /// A bordered popup; long lines wrap when `scroll` is Some (scrollable text), else are cut.
-fn boxed(
+pub(super) fn boxed(
     frame: &mut Frame,
     area: Area,
     title: &str,
@@ -102,6 +102,20 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, screen: Area) {
         Mode::Context {
             scroll, inspection, ..
         } => context(frame, app, theme, screen, *scroll, inspection),
+        Mode::Alternatives {
+            node,
+            index,
+            selected,
+        } => super::predictor::alternatives_popup(
+            frame,
+            app,
+            theme,
+            screen,
+            (*node, *index, *selected),
+        ),
+        Mode::Multiverse {
+            result, selected, ..
+        } => super::predictor::multiverse_popup(frame, theme, screen, result.as_ref(), *selected),
         _ => {}
     }
 }

@@ -122,13 +122,32 @@ pub fn reading(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
         Mode::Edit { .. } => {
             " Editing · Esc keeps · ctrl-c discards · ctrl-t splits at the caret ".to_string()
         }
+        Mode::Tokens { node, index } | Mode::Alternatives { node, index, .. } => {
+            token_title(app, *node, *index)
+        }
         _ => format!(
-            " Node {cursor} · depth {depth} · {at}/{} · {who} ",
-            siblings.len()
+            " Node {cursor} · depth {depth} · {at}/{} · {who}{} ",
+            siblings.len(),
+            if app.predictor.heatmap {
+                " · heatmap"
+            } else {
+                ""
+            }
         ),
     };
     let widget = Paragraph::new(lines).block(block(title, theme, app.focus == Pane::Reading));
     frame.render_widget(widget, rect(area));
+}
+
+/// " Token 3/12 · p 0.042 · h/l move · Enter alternatives · Esc leaves ".
+fn token_title(app: &App, node: crate::tree::NodeId, index: usize) -> String {
+    let tokens = crate::app::predictor::tokens_of(app, node).unwrap_or(&[]);
+    let p = tokens.get(index).map_or(0.0, |t| t.logprob.exp());
+    format!(
+        " Token {}/{} · p {p:.3} · h/l move · Enter alternatives · Esc leaves ",
+        index + 1,
+        tokens.len()
+    )
 }
 
 pub fn branches(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
@@ -205,6 +224,10 @@ fn branch_info(app: &App, id: crate::tree::NodeId) -> String {
         return String::new();
     };
     let mut parts = vec![format!("#{id}")];
+    let same = crate::app::siblings::duplicates(app, id);
+    if same > 1 {
+        parts.push(format!("×{same} same text"));
+    }
     if let Some(tokens) = node.tokens.as_ref() {
         parts.push(format!("{} tok", tokens.len()));
     }

@@ -50,7 +50,41 @@ impl Theme {
                 .add_modifier(Modifier::BOLD),
             Segment::Caret => Style::default().add_modifier(Modifier::REVERSED),
             Segment::Note => Style::default().add_modifier(Modifier::DIM | Modifier::ITALIC),
+            Segment::Token { band, current } => self.heat(band, current),
+            Segment::TokenCursor => Style::default().add_modifier(Modifier::REVERSED),
         }
+    }
+
+    /// Heatmap text by probability band (0: p ≥ 0.5, 1: ≥ 0.1, 2: ≥ 0.01, 3: below).
+    /// Monochrome underlines p < 0.1 and makes p < 0.01 bold too (ancestors' text dim, the
+    /// current node's plain); reverse video stays free for the token cursor.
+    pub fn heat(&self, band: u8, current: bool) -> Style {
+        if self.mono() {
+            let base = if current {
+                Style::default()
+            } else {
+                Style::default().add_modifier(Modifier::DIM)
+            };
+            return match band {
+                0 | 1 => base,
+                2 => base.add_modifier(Modifier::UNDERLINED),
+                _ => base.add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
+            };
+        }
+        let base = if current {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        let colour = match (band, self.name) {
+            (0, ThemeName::Light) => Color::Green,
+            (0, _) => Color::LightGreen,
+            (1, _) => Color::Yellow,
+            (2, ThemeName::Light) => Color::Magenta,
+            (2, _) => Color::LightRed,
+            _ => Color::Red,
+        };
+        base.fg(colour)
     }
 
     pub fn selected(&self) -> Style {

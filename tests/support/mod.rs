@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod imported;
+pub mod predict;
 pub mod sample;
 pub mod tmux;
 
