@@ -6,6 +6,7 @@ use super::msg::Effect;
 use super::state::{App, Level, LineInput, Mode, SeedMode};
 use super::{actions, curate, input};
 use crossterm::event::{KeyCode, KeyEvent};
+use crate::tree::NodeId;
 use std::path::PathBuf;
 
 /// Commands that take arguments, with their usage.
@@ -40,6 +41,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("tag", "tag WORDS: set the current node's tags"),
     ("note", "note TEXT: set the current node's note"),
+    (
+        "stats",
+        "stats: curation metrics of the path to the current node (selection/intervention bits, kept vs generated)",
+    ),
 ];
 
 /// One entry of the palette list.
@@ -153,7 +158,7 @@ fn command(app: &mut App, name: &str, args: &str, fx: &mut Vec<Effect>) {
             .map_or("", |(_, u)| *u)
             .to_string()
     };
-    if args.is_empty() && !matches!(name, "memory" | "node-memory" | "tag" | "note") {
+    if args.is_empty() && !matches!(name, "memory" | "node-memory" | "tag" | "note" | "stats") {
         return app.say(Level::Info, usage());
     }
     match name {
@@ -175,6 +180,10 @@ fn command(app: &mut App, name: &str, args: &str, fx: &mut Vec<Effect>) {
             });
         }
         "backend" => fx.push(Effect::SwitchBackend(args.to_string())),
+        "stats" => {
+            let text = path_stats(app, cursor);
+            app.say(Level::Info, text);
+        }
         "set" => match super::sampling_panel::set_value(&mut app.sampling, args) {
             Ok(()) => app.say(Level::Info, format!("set {args}")),
             Err(e) => app.say(Level::Warning, e),
@@ -248,4 +257,25 @@ fn default_export_path(app: &App, format: &str) -> PathBuf {
         .parse::<crate::store::export::Format>()
         .map_or(format.to_string(), |f| f.extension().to_string());
     app.file.path.with_file_name(format!("{stem}.{ext}"))
+}
+
+/// The `stats` command's one-line report on the path to `id`.
+fn path_stats(app: &App, id: NodeId) -> String {
+    let Some(m) = app.loom.path_metrics(id) else {
+        return "no such node".into();
+    };
+    let intervention = match super::predictor::path_bits(app, id) {
+        Some((_, Some(bits))) => format!("{bits:.1} bits"),
+        _ => "unknown (score the path first)".into(),
+    };
+    format!(
+        "path to #{id}: selection {:.1} bits · intervention {intervention} · nodes kept {}/{} ({} archived) · tokens kept {}/{} · {:.0}% model-written",
+        m.selection_bits,
+        m.nodes_kept,
+        m.nodes_generated,
+        m.nodes_archived,
+        m.tokens_kept,
+        m.tokens_generated,
+        m.model_share() * 100.0
+    )
 }

@@ -20,6 +20,9 @@ use std::collections::HashMap;
 pub struct Predictor {
     pub heatmap: bool,
     scores: HashMap<NodeId, Vec<TokenRecord>>,
+    /// Per scored node, the summed logprob of the tokens that start in its text (a token
+    /// across a boundary belongs to the node it starts in), for intervention bits.
+    starting_logprob: HashMap<NodeId, f64>,
 }
 
 /// Probability bands the heatmap colours by: p ≥ 0.5, ≥ 0.1, ≥ 0.01, below.
@@ -364,6 +367,12 @@ pub fn scored(app: &mut App, job: JobId, tokens: Vec<TokenInfo>) {
             })
             .collect();
         if spells(&records, &n.text) {
+            let starting: f64 = pieces
+                .iter()
+                .filter(|(s, _, _)| (from..to).contains(s))
+                .map(|(_, _, t)| f64::from(t.logprob))
+                .sum();
+            app.predictor.starting_logprob.insert(id, starting);
             app.predictor.scores.insert(id, records);
             scored_nodes += 1;
         }
@@ -372,4 +381,27 @@ pub fn scored(app: &mut App, job: JobId, tokens: Vec<TokenInfo>) {
         Level::Info,
         format!("scored {scored_nodes} node(s) without token data of their own"),
     );
+}
+
+/// The curation bits of the path to `id`: selection bits, and intervention bits when every
+/// hand-written node on the path has scores (press the score key to get them).
+pub fn path_bits(app: &App, id: NodeId) -> Option<(f64, Option<f64>)> {
+    let metrics = app.loom.path_metrics(id)?;
+    let mut logprob = 0.0;
+    for node_id in app.loom.ancestry(id) {
+        let node = app.loom.get(node_id)?;
+        if crate::tree::is_model_text(node) || node.text.is_empty() {
+            continue;
+        }
+        let valid = app
+            .predictor
+            .scores
+            .get(&node_id)
+            .is_some_and(|t| spells(t, &node.text));
+        match app.predictor.starting_logprob.get(&node_id) {
+            Some(sum) if valid => logprob += sum,
+            _ => return Some((metrics.selection_bits, None)),
+        }
+    }
+    Some((metrics.selection_bits, Some(-logprob / std::f64::consts::LN_2)))
 }

@@ -121,9 +121,14 @@ fn info_line(app: &App) -> String {
     } else {
         String::new()
     };
+    let bits = match crate::app::predictor::path_bits(app, app.loom.cursor()) {
+        Some((sel, Some(int))) => format!(" │ sel {sel:.1}b int {int:.1}b"),
+        Some((sel, None)) if sel > 0.0 => format!(" │ sel {sel:.1}b"),
+        _ => String::new(),
+    };
     let p = &app.sampling;
     format!(
-        " {file} │ {engine}{jobs} │ n={} max={} t={:.2} ",
+        " {file} │ {engine}{jobs}{bits} │ n={} max={} t={:.2} ",
         p.n, p.max_tokens, p.temperature
     )
 }
