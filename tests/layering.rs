@@ -48,7 +48,13 @@ fn the_tree_knows_nothing_of_ui_models_files_or_the_app() {
 fn the_engine_knows_nothing_of_the_tree_or_the_ui() {
     let bad = offenders(
         "src/engine",
-        &["crate::tree", "crate::app", "crate::ui", "crate::tui", "ratatui"],
+        &[
+            "crate::tree",
+            "crate::app",
+            "crate::ui",
+            "crate::tui",
+            "ratatui",
+        ],
     );
     assert!(bad.is_empty(), "{bad:#?}");
 }
@@ -57,7 +63,13 @@ fn the_engine_knows_nothing_of_the_tree_or_the_ui() {
 fn the_ui_only_draws() {
     let bad = offenders(
         "src/ui",
-        &["crate::tui", "crate::store", "&mut App", "&mut Loom", "std::fs"],
+        &[
+            "crate::tui",
+            "crate::store",
+            "&mut App",
+            "&mut Loom",
+            "std::fs",
+        ],
     );
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -24,15 +24,26 @@ fn a_new_user_generates_curates_quits_and_finds_everything_on_reopening() {
         env!("CARGO_BIN_EXE_tloom"),
         file.display()
     );
-    let Some(tmux) = Tmux::start("e2e", &command) else { return };
+    let Some(tmux) = Tmux::start("e2e", &command) else {
+        return;
+    };
     let minute = Duration::from_secs(60);
-    tmux.wait_for("the model to load", 2 * minute, |s| s.contains("SmolLM2") && !s.contains("loading"));
-    assert!(tmux.screen().contains("lighthouse keeper"), "a new loom starts from the starter prompt");
+    tmux.wait_for("the model to load", 2 * minute, |s| {
+        s.contains("SmolLM2") && !s.contains("loading")
+    });
+    assert!(
+        tmux.screen().contains("lighthouse keeper"),
+        "a new loom starts from the starter prompt"
+    );
     tmux.keys(&["g"]);
     tmux.wait_for("three branches", minute, |s| s.contains("Branches · 3"));
-    tmux.wait_for("the generation to finish", 2 * minute, |s| !s.contains("Esc cancels"));
+    tmux.wait_for("the generation to finish", 2 * minute, |s| {
+        !s.contains("Esc cancels")
+    });
     tmux.keys(&["l"]);
-    tmux.wait_for("the cursor in a child", minute, |s| s.contains("depth 1 · 1/3"));
+    tmux.wait_for("the cursor in a child", minute, |s| {
+        s.contains("depth 1 · 1/3")
+    });
     tmux.keys(&["b", "e", "End"]);
     tmux.literal(" THE END");
     tmux.keys(&["Escape"]);
@@ -51,13 +62,25 @@ fn a_new_user_generates_curates_quits_and_finds_everything_on_reopening() {
     let first = saved.node(kids[0]).unwrap();
     assert!(first.bookmarked && first.edited && first.text.ends_with(" THE END"));
     assert!(first.origin.is_model());
-    assert!(kids[1..].iter().all(|k| saved.node(*k).unwrap().origin.generation().is_some_and(|g| g.finish.is_some())));
+    assert!(kids[1..].iter().all(|k| {
+        saved
+            .node(*k)
+            .unwrap()
+            .origin
+            .generation()
+            .is_some_and(|g| g.finish.is_some())
+    }));
     assert_eq!(saved.cursor(), kids[0]);
     drop(tmux);
 
-    let Some(again) = Tmux::start("e2e-reopen", &command) else { return };
+    let Some(again) = Tmux::start("e2e-reopen", &command) else {
+        return;
+    };
     let screen = again.wait_for("the reopened loom", minute, |s| s.contains("THE END"));
-    assert!(screen.contains("depth 1 · 1/3"), "the cursor is where it was:\n{screen}");
+    assert!(
+        screen.contains("depth 1 · 1/3"),
+        "the cursor is where it was:\n{screen}"
+    );
     assert!(screen.contains('★'), "the bookmark shows:\n{screen}");
     again.keys(&["q"]);
 }
