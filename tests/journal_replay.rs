@@ -172,3 +172,44 @@ fn a_change_of_tree_memory_alone_is_journaled_too() {
     let recovered = load_recovering(&path).unwrap();
     assert!(recovered.opened.loom.memory.is_empty());
 }
+
+#[test]
+fn the_ui_startup_replays_the_journal_says_so_and_saves_at_the_first_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut loom, base) = saved_loom(dir.path());
+    let mut journal = Journal::new(&path, base);
+    change_everything(&mut loom);
+    journal.flush(&mut loom).unwrap();
+    drop(journal);
+
+    let config = tloom::app::config::Config::default();
+    let opened = tloom::tui::startup::open(Some(&path), false, &config).unwrap();
+    assert!(
+        opened.notes.iter().any(|n| n.starts_with("recovered")),
+        "{:?}",
+        opened.notes
+    );
+    assert_eq!(store::to_bytes(&opened.loom), store::to_bytes(&loom));
+    assert!(opened.file.dirty);
+    assert_eq!(opened.file.save_due, Some(0));
+    assert!(opened.journal.is_some());
+}
+
+#[test]
+fn a_second_ui_on_a_locked_file_is_refused_and_read_only_takes_no_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _, _) = saved_loom(dir.path());
+    let config = tloom::app::config::Config::default();
+    let first = tloom::tui::startup::open(Some(&path), false, &config).unwrap();
+    let err = tloom::tui::startup::open(Some(&path), false, &config)
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("already open") && err.contains("--read-only"),
+        "{err}"
+    );
+    let second = tloom::tui::startup::open(Some(&path), true, &config).unwrap();
+    assert!(second.file.read_only.is_some());
+    assert!(second.journal.is_none() && second.lock.is_none());
+    drop(first);
+}
