@@ -213,3 +213,44 @@ fn a_second_ui_on_a_locked_file_is_refused_and_read_only_takes_no_journal() {
     assert!(second.journal.is_none() && second.lock.is_none());
     drop(first);
 }
+
+#[test]
+fn random_edits_undos_and_redos_replay_to_the_same_tree() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    for seed in 0..20u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut loom, base) = saved_loom(dir.path());
+        let mut journal = Journal::new(&path, base);
+        let mut rng = StdRng::seed_from_u64(seed);
+        for step in 0..200 {
+            let ids = loom.all_nodes();
+            let id = ids[rng.random_range(0..ids.len())];
+            let other = ids[rng.random_range(0..ids.len())];
+            // Failing operations (deleting the root, a cycle) are fine: nothing changes.
+            let _ = match rng.random_range(0..12) {
+                0 | 1 => loom.add_child(id, &format!(" step {step}")).map(drop),
+                2 => loom.set_text(id, &format!(" rewritten at {step}")),
+                3 => loom.delete(id),
+                4 => loom.move_node(id, other, None),
+                5 => loom.split(id, 1).map(drop),
+                6 => loom.merge_into_parent(id).map(drop),
+                7 => loom.undo().map(drop),
+                8 => loom.redo().map(drop),
+                9 => loom.set_cursor(id),
+                10 => loom.clone_subtree(id, Some(other)).map(drop),
+                _ => loom.append_generated(id, " more", None),
+            };
+            if rng.random_range(0..4) == 0 {
+                journal.flush(&mut loom).unwrap();
+            }
+        }
+        journal.flush(&mut loom).unwrap();
+        let recovered = load_recovering(&path).unwrap();
+        assert_eq!(
+            String::from_utf8(store::to_bytes(&recovered.opened.loom)).unwrap(),
+            String::from_utf8(store::to_bytes(&loom)).unwrap(),
+            "seed {seed}"
+        );
+    }
+}
