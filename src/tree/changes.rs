@@ -1,5 +1,6 @@
-//! Which nodes changed since someone last asked: the journal's source of truth. Every
-//! mutation of a node goes through `node_mut` or adds/removes it in `edit.rs`, which mark it.
+//! Which nodes changed since someone last asked, so changes can be persisted incrementally.
+//! Every mutation of a node goes through `node_mut` or adds/removes it in `edit.rs`, which
+//! mark it.
 
 use super::id::NodeId;
 use super::loom::Loom;

@@ -26,7 +26,7 @@ pub struct Loom {
     pub memory: String,
     /// Top-level fields this version does not know, kept for round trips.
     pub extra: Map<String, Value>,
-    /// Nodes created, changed or removed since the journal last took them.
+    /// Nodes created, changed or removed since `take_changed` was last called.
     pub(crate) changed: HashSet<NodeId>,
 }
 
