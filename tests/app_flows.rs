@@ -433,3 +433,40 @@ fn a_failed_save_keeps_the_tree_and_retries() {
     app.saved(Ok(()));
     assert!(!app.file.dirty && app.file.save_error.is_none());
 }
+
+#[test]
+fn an_engine_failing_mid_generation_keeps_the_partial_text_marked_and_the_ui_working() {
+    let mut app = ready(STORY);
+    app.sampling.n = 2;
+    let (job, _, _) = expand_request(&press(&mut app, "g"));
+    let new = app.loom.children(NodeId(1))[2..].to_vec();
+    engine(
+        &mut app,
+        EngineEvent::Token {
+            job,
+            branch: 0,
+            token: token(" half a sen", -1.0),
+        },
+    );
+    engine(
+        &mut app,
+        EngineEvent::JobFailed {
+            job,
+            error: "the server closed the connection".into(),
+        },
+    );
+    let kept = app.loom.node(new[0]).unwrap();
+    assert_eq!(kept.text, " half a sen");
+    assert_eq!(
+        kept.origin.generation().unwrap().finish.as_deref(),
+        Some("error"),
+        "the partial branch is marked"
+    );
+    assert!(!app.loom.contains(new[1]), "the empty branch is gone");
+    let status = &app.status.as_ref().unwrap().text;
+    assert!(status.contains("server closed the connection"), "{status}");
+    assert!(!app.jobs.is_busy());
+    // The UI goes on: moving and generating again work.
+    press(&mut app, "j");
+    expand_request(&press(&mut app, "g"));
+}

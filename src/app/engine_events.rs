@@ -100,6 +100,7 @@ pub fn handle(app: &mut App, event: EngineEvent, fx: &mut Vec<Effect>) {
         EngineEvent::JobFailed { job, error } => {
             if app.jobs.get_mut(job).is_some() {
                 app.say(Level::Error, format!("generation failed: {error}"));
+                mark_unfinished_as_failed(app, job);
                 finish(app, job);
             }
         }
@@ -143,6 +144,26 @@ fn started(app: &mut App, job: JobId) {
                     ..g
                 }),
             );
+        }
+    }
+}
+
+/// A failed job's branches that never heard how they ended keep their text, marked "error".
+fn mark_unfinished_as_failed(app: &mut App, job: JobId) {
+    let Some(JobKind::Expand { nodes, .. }) =
+        app.jobs.iter().find(|j| j.id == job).map(|j| &j.kind)
+    else {
+        return;
+    };
+    for node in nodes.clone() {
+        if let Some(Origin::Model(g)) = app.loom.get(node).map(|n| n.origin.clone())
+            && g.finish.is_none()
+        {
+            let origin = Origin::Model(Generation {
+                finish: Some("error".into()),
+                ..g
+            });
+            let _ = app.loom.set_origin(node, origin);
         }
     }
 }

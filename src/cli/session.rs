@@ -18,7 +18,12 @@ pub fn read_loom(path: &Path) -> CliResult<Loom> {
 /// Lock, load, change and save a loom. Nothing is written when `change` fails.
 pub fn change_loom<T>(path: &Path, change: impl FnOnce(&mut Loom) -> CliResult<T>) -> CliResult<T> {
     let _lock = FileLock::acquire(path)?;
-    let opened = store::load(path)?;
+    // Changes a killed tloom left in the journal are part of the loom this command changes.
+    let recovered = store::load_recovering(path)?;
+    for note in &recovered.notes {
+        eprintln!("{}: {note}", path.display());
+    }
+    let opened = recovered.opened;
     if let Some(reason) = opened.read_only {
         return Err(CliError::new(
             code::DATA,
@@ -27,7 +32,9 @@ pub fn change_loom<T>(path: &Path, change: impl FnOnce(&mut Loom) -> CliResult<T
     }
     let mut loom = opened.loom;
     let result = change(&mut loom)?;
-    store::save(path, &loom)?;
+    let bytes = store::to_bytes(&loom);
+    store::save_bytes(path, &bytes)?;
+    store::Journal::new(path, store::Base::of(&bytes)).saved(&mut loom, store::Base::of(&bytes))?;
     Ok(result)
 }
 

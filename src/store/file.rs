@@ -26,6 +26,11 @@ pub fn load(path: &Path) -> Result<Opened, StoreError> {
 
 /// Parse loom file contents; `path` is only used in messages.
 pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Opened, StoreError> {
+    finish_load(path, parse_dto(path, bytes)?)
+}
+
+/// Parse the contents into the file DTO, explaining what is wrong when they do not parse.
+pub(crate) fn parse_dto(path: &Path, bytes: &[u8]) -> Result<FileDto, StoreError> {
     let dto: FileDto = match serde_json::from_slice(bytes) {
         Ok(dto) => dto,
         Err(e) => return Err(explain_failure(path, bytes, e)),
@@ -36,6 +41,11 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Opened, StoreError> {
             found: format!("its \"format\" is {:?}, not \"{FORMAT}\"", dto.format),
         });
     }
+    Ok(dto)
+}
+
+/// Check the DTO's structure and build the loom.
+pub(crate) fn finish_load(path: &Path, dto: FileDto) -> Result<Opened, StoreError> {
     let version = dto.version;
     let converted = from_dto(dto).map_err(|problem| StoreError::Invalid {
         path: path.to_path_buf(),
@@ -153,8 +163,12 @@ fn json(s: &str) -> String {
 
 /// Save atomically, keeping the previous version as `<name>.bak`.
 pub fn save(path: &Path, loom: &Loom) -> Result<(), StoreError> {
-    let bytes = to_bytes(loom);
-    write_atomic(path, &bytes, true).map_err(|(action, source)| StoreError::Io {
+    save_bytes(path, &to_bytes(loom))
+}
+
+/// Save already serialized contents (from `to_bytes`) atomically, keeping a `.bak`.
+pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic(path, bytes, true).map_err(|(action, source)| StoreError::Io {
         path: path.to_path_buf(),
         action,
         source,

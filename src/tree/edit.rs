@@ -165,6 +165,7 @@ impl Loom {
             let node_parent = node.parent;
             let idx = self.graph.add_node(node);
             self.index.insert(id, idx);
+            self.changed.insert(id);
             if let Some(pidx) = node_parent.and_then(|p| self.index.get(&p).copied()) {
                 self.graph.add_edge(pidx, idx, ());
             }
@@ -182,6 +183,7 @@ impl Loom {
         let ids = self.preorder(id);
         let mut nodes = Vec::with_capacity(ids.len());
         for c in &ids {
+            self.changed.insert(*c);
             if let Some(idx) = self.index.remove(c)
                 && let Some(node) = self.graph.remove_node(idx)
             {
@@ -257,6 +259,7 @@ impl Loom {
         self.next_id = self.next_id.max(id.0 + 1);
         let idx = self.graph.add_node(node);
         self.index.insert(id, idx);
+        self.changed.insert(id);
         let old_idx = self.index[&old_root];
         self.graph.add_edge(idx, old_idx, ());
         self.node_mut(old_root)?.parent = Some(id);
@@ -283,6 +286,7 @@ impl Loom {
             .remove_node(idx)
             .ok_or(TreeError::NoSuchNode(root))?;
         node.children.clear();
+        self.changed.insert(root);
         self.node_mut(child)?.parent = None;
         self.root = child;
         if self.cursor == root {

@@ -7,7 +7,7 @@ use super::id::NodeId;
 use super::node::Node;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The loom tree: nodes, structure, view anchors and undo history.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct Loom {
     pub memory: String,
     /// Top-level fields this version does not know, kept for round trips.
     pub extra: Map<String, Value>,
+    /// Nodes created, changed or removed since `take_changed` was last called.
+    pub(crate) changed: HashSet<NodeId>,
 }
 
 /// Current time in Unix milliseconds.
@@ -66,6 +68,7 @@ impl Loom {
             hoist: None,
             memory: String::new(),
             extra: Map::new(),
+            changed: HashSet::new(),
         }
     }
 
@@ -96,6 +99,7 @@ impl Loom {
             hoist: None,
             memory: String::new(),
             extra: Map::new(),
+            changed: HashSet::new(),
         }
     }
 
@@ -141,6 +145,7 @@ impl Loom {
 
     pub(crate) fn node_mut(&mut self, id: NodeId) -> Result<&mut Node, TreeError> {
         let idx = *self.index.get(&id).ok_or(TreeError::NoSuchNode(id))?;
+        self.changed.insert(id);
         Ok(&mut self.graph[idx])
     }
 

@@ -2,6 +2,7 @@
 //! Knows nothing of files, models or the terminal.
 
 mod build;
+mod changes;
 mod check;
 mod edit;
 mod error;

@@ -3,18 +3,27 @@
 use super::terminal;
 use crate::app::msg::Msg;
 use crate::app::state::{App, EditTarget, Level};
-use crate::store;
+use crate::store::{self, Journal};
 use crate::tree::NodeId;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-/// Save the loom if it may be written. The app hears how it went.
-pub fn save(app: &mut App) {
+/// Save the loom if it may be written. The app hears how it went; after a good save the
+/// journal of unsaved changes is removed.
+pub fn save(app: &mut App, journal: Option<&mut Journal>) {
     if app.file.read_only.is_some() {
         return;
     }
-    let result = store::save(&app.file.path, &app.loom).map_err(|e| e.to_string());
+    let bytes = store::to_bytes(&app.loom);
+    let mut result = store::save_bytes(&app.file.path, &bytes).map_err(|e| e.to_string());
+    if result.is_ok()
+        && let Some(journal) = journal
+        && let Err(e) = journal.saved(&mut app.loom, store::Base::of(&bytes))
+    {
+        // The file is saved; a journal left behind is set aside as stale at the next start.
+        log::warn!("{e}");
+    }
     match &result {
         Ok(()) => log::info!(
             "saved {} ({} nodes)",
@@ -23,7 +32,22 @@ pub fn save(app: &mut App) {
         ),
         Err(e) => log::error!("save failed: {e}"),
     }
+    if let Err(e) = &mut result {
+        e.push_str(" — the file on disk is unchanged");
+    }
     app.saved(result);
+}
+
+/// Append unsaved changes to the journal (the runtime calls this at most once a second).
+pub fn flush_journal(app: &mut App, journal: &mut Journal) {
+    if app.file.read_only.is_some() {
+        return;
+    }
+    match journal.flush(&mut app.loom) {
+        Ok(0) => {}
+        Ok(n) => log::debug!("journal: {n} changed nodes"),
+        Err(e) => log::error!("journal: {e}"),
+    }
 }
 
 /// Edit text in $VISUAL / $EDITOR (default vi) on a temporary file, with the terminal

@@ -1,6 +1,6 @@
 //! The terminal UI's shell: startup, the event loop, effects, terminal handling, logging.
 
-mod effects;
+pub mod effects;
 pub mod logger;
 mod runtime;
 pub mod startup;

@@ -8,6 +8,7 @@ use crate::app::msg::{Effect, Msg};
 use crate::app::state::{App, EngineState, Level};
 use crate::app::{config, update};
 use crate::engine::{EngineEvent, EngineHandle};
+use crate::store::Journal;
 use crate::tree::system_clock;
 use crossterm::event::{self, Event};
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ pub fn run(options: Options) -> Result<(), String> {
     let opened = startup::open(options.file.as_deref(), options.read_only, &config)?;
     notes.extend(opened.notes);
     let _lock = opened.lock;
+    let mut journal = opened.journal;
     let choice = BackendChoice {
         threads: options.threads,
         ..BackendChoice::default()
@@ -69,11 +71,11 @@ pub fn run(options: Options) -> Result<(), String> {
     let size = term.size().map_err(|e| e.to_string())?;
     app.screen = (size.width, size.height);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        event_loop(&mut app, &mut term, &choice)
+        event_loop(&mut app, &mut term, &choice, journal.as_mut())
     }));
     match outcome {
         Ok(result) => {
-            effects::save(&mut app);
+            effects::save(&mut app, journal.as_mut());
             result
         }
         Err(_) => Err(rescue(&app, log_path)),
@@ -168,6 +170,7 @@ fn event_loop(
     app: &mut App,
     term: &mut terminal::Term,
     choice: &BackendChoice,
+    mut journal: Option<&mut Journal>,
 ) -> Result<(), String> {
     let (tx, rx): (Sender<Incoming>, Receiver<Incoming>) = mpsc::channel();
     let paused = Arc::new(AtomicBool::new(false));
@@ -178,6 +181,7 @@ fn event_loop(
     };
     start_engine(app, &mut slot, choice, &tx);
     let mut choice = choice.clone();
+    let mut journal_flushed = 0;
     loop {
         let mut msgs = Vec::new();
         match rx.recv_timeout(Duration::from_millis(if app.jobs.is_busy() {
@@ -213,7 +217,7 @@ fn event_loop(
                         );
                     }
                 }
-                Effect::Save => effects::save(app),
+                Effect::Save => effects::save(app, journal.as_deref_mut()),
                 Effect::Quit => return Ok(()),
                 Effect::OpenEditor { target, text } => {
                     paused.store(true, Ordering::SeqCst);
@@ -242,6 +246,13 @@ fn event_loop(
         }
         if app.quit {
             return Ok(());
+        }
+        // At most one fsync'ed journal append a second, between the debounced saves.
+        if let Some(j) = journal.as_deref_mut()
+            && app.now >= journal_flushed + 1000
+        {
+            journal_flushed = app.now;
+            effects::flush_journal(app, j);
         }
         term.draw(|f| crate::ui::draw(f, app))
             .map_err(|e| format!("drawing failed: {e}"))?;

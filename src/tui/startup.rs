@@ -2,7 +2,7 @@
 
 use crate::app::config::{Config, ThemeName};
 use crate::app::state::FileState;
-use crate::store::{self, FileLock};
+use crate::store::{self, Base, FileLock, Journal};
 use crate::tree::Loom;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,8 @@ pub struct Opened {
     pub loom: Loom,
     pub file: FileState,
     pub lock: Option<FileLock>,
+    /// Where unsaved changes go between saves (None when the file is read-only).
+    pub journal: Option<Journal>,
     pub notes: Vec<String>,
 }
 
@@ -50,10 +52,19 @@ pub fn open(path: Option<&Path>, read_only: bool, config: &Config) -> Result<Ope
         )
     };
     let mut notes = Vec::new();
-    let (loom, mut ro) = if path.exists() {
+    let mut base = Base::of(b"");
+    let mut replayed = 0;
+    let (loom, mut ro) = if path.exists() && read_only {
         let opened = store::load(&path).map_err(|e| e.to_string())?;
         notes.extend(opened.warnings);
         (opened.loom, opened.read_only)
+    } else if path.exists() {
+        let recovered = store::load_recovering(&path).map_err(|e| e.to_string())?;
+        notes.extend(recovered.notes);
+        notes.extend(recovered.opened.warnings);
+        base = recovered.base;
+        replayed = recovered.replayed;
+        (recovered.opened.loom, recovered.opened.read_only)
     } else {
         notes.push(format!(
             "new loom {}: write after the prompt, or press g to generate",
@@ -67,17 +78,20 @@ pub fn open(path: Option<&Path>, read_only: bool, config: &Config) -> Result<Ope
     if let Some(r) = &ro {
         notes.push(format!("read-only: {r}"));
     }
-    let dirty = !path.exists();
+    // A new file, or recovered changes, are saved at the first tick.
+    let dirty = !path.exists() || replayed > 0;
+    let journal = ro.is_none().then(|| Journal::new(&path, base));
     Ok(Opened {
         loom,
         file: FileState {
             path,
             read_only: ro,
             dirty,
-            save_due: None,
+            save_due: (replayed > 0).then_some(0),
             save_error: None,
         },
         lock,
+        journal,
         notes,
     })
 }
