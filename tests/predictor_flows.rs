@@ -358,3 +358,41 @@ fn exact_duplicate_siblings_are_counted() {
     let count = |id| tloom::app::siblings::duplicates(&app, NodeId(id));
     assert_eq!((count(2), count(3), count(4)), (2, 1, 2));
 }
+
+#[test]
+fn intervention_bits_count_each_scored_token_once_in_the_node_it_starts_in() {
+    let mut app = ready(STORY);
+    press(&mut app, "l l");
+    assert_eq!(
+        tloom::app::predictor::path_bits(&app, NodeId(4)),
+        Some((0.0, None)),
+        "all hand-written, not yet scored"
+    );
+    let fx = press(&mut app, "S");
+    let EngineRequest::Score { job, .. } = request(&fx).clone() else {
+        panic!("a score request");
+    };
+    let probs = [0.15f64, 0.5, 0.9, 0.05, 0.3, 0.001, 0.2];
+    let texts = ["Once", " upon", " a", " time,", " a", " cat", " sat."];
+    let tokens = texts
+        .iter()
+        .zip(probs)
+        .map(|(t, p)| token(t, p as f32, &[]))
+        .collect();
+    engine(&mut app, EngineEvent::Scored { job, tokens });
+    // " time," spans nodes 1 and 2 but is one token: counted once.
+    let expected: f64 = -probs.iter().map(|p| p.log2()).sum::<f64>();
+    let (selection, intervention) = tloom::app::predictor::path_bits(&app, NodeId(4)).unwrap();
+    assert_eq!(selection, 0.0);
+    let got = intervention.unwrap();
+    assert!((got - expected).abs() < 1e-3, "{got} vs {expected}");
+    // The palette's stats command reports the same number.
+    press(&mut app, ":");
+    type_text(&mut app, "stats");
+    press(&mut app, "enter");
+    let said = app.status.as_ref().unwrap().text.clone();
+    assert!(
+        said.contains(&format!("intervention {expected:.1} bits")),
+        "{said}"
+    );
+}

@@ -5,8 +5,8 @@ use super::action::Action;
 use super::msg::Effect;
 use super::state::{App, Level, LineInput, Mode, SeedMode};
 use super::{actions, curate, input};
-use crossterm::event::{KeyCode, KeyEvent};
 use crate::tree::NodeId;
+use crossterm::event::{KeyCode, KeyEvent};
 use std::path::PathBuf;
 
 /// Commands that take arguments, with their usage.

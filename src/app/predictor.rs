@@ -403,5 +403,8 @@ pub fn path_bits(app: &App, id: NodeId) -> Option<(f64, Option<f64>)> {
             _ => return Some((metrics.selection_bits, None)),
         }
     }
-    Some((metrics.selection_bits, Some(-logprob / std::f64::consts::LN_2)))
+    Some((
+        metrics.selection_bits,
+        Some(-logprob / std::f64::consts::LN_2),
+    ))
 }
