@@ -396,3 +396,22 @@ fn intervention_bits_count_each_scored_token_once_in_the_node_it_starts_in() {
         "{said}"
     );
 }
+
+#[test]
+fn the_multiverse_shape_comes_from_the_config_clamped_to_sane_bounds() {
+    let mut app = ready(STORY);
+    app.config.ui.multiverse_depth = 5;
+    app.config.ui.multiverse_width = 99;
+    app.config.ui.multiverse_cutoff = 0.2;
+    let fx = press(&mut app, "B");
+    let EngineRequest::Explore {
+        depth,
+        width,
+        cutoff,
+        ..
+    } = request(&fx).clone()
+    else {
+        panic!("an explore request");
+    };
+    assert_eq!((depth, width, cutoff), (5, 16, 0.2));
+}

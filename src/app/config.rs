@@ -27,6 +27,11 @@ pub struct UiConfig {
     pub autosave: bool,
     pub trim_prompt: bool,
     pub starter_prompt: String,
+    /// Block multiverse: tokens deep, children per token, and the smallest whole-path
+    /// probability kept (clamped to 1-8, 1-16 and 0-1 when used).
+    pub multiverse_depth: usize,
+    pub multiverse_width: usize,
+    pub multiverse_cutoff: f32,
 }
 
 impl Default for UiConfig {
@@ -37,6 +42,9 @@ impl Default for UiConfig {
             autosave: true,
             trim_prompt: true,
             starter_prompt: "The old lighthouse keeper had kept one secret for forty years.".into(),
+            multiverse_depth: 3,
+            multiverse_width: 4,
+            multiverse_cutoff: 0.01,
         }
     }
 }

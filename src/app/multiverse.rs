@@ -10,13 +10,6 @@ use crate::engine::{CancelFlag, EngineRequest, ExploredToken, JobId};
 use crate::tree::{NodeId, TokenAlt, TokenRecord};
 use crossterm::event::{KeyCode, KeyEvent};
 
-/// How many tokens deep the tree goes.
-pub const DEPTH: usize = 3;
-/// Children kept per token.
-pub const WIDTH: usize = 4;
-/// Paths less probable than this are pruned.
-pub const CUTOFF: f32 = 0.01;
-
 /// One row of the flattened tree: its depth and the token path from a root to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row<'a> {
@@ -76,9 +69,9 @@ pub fn open(app: &mut App, fx: &mut Vec<Effect>) {
     fx.push(Effect::Engine(EngineRequest::Explore {
         job,
         prompt: prompt.text,
-        depth: DEPTH,
-        width: WIDTH,
-        cutoff: CUTOFF,
+        depth: app.config.ui.multiverse_depth.clamp(1, 8),
+        width: app.config.ui.multiverse_width.clamp(1, 16),
+        cutoff: app.config.ui.multiverse_cutoff.clamp(0.0, 1.0),
     }));
 }
 
