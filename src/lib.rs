@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod fuzzing;
 pub mod store;
 pub mod tree;
 pub mod tui;
