@@ -66,8 +66,17 @@ fn every_kept_fuzz_input_and_its_mutations_run_without_a_panic() {
 
 #[test]
 fn the_seed_inputs_are_accepted_so_the_targets_reach_past_parsing() {
-    let (_, small) = &corpus("tree_file")[0];
-    assert!(tloom::store::load_bytes(Path::new("x.json"), small).is_ok());
+    let tree_files = corpus("tree_file");
+    for seed in ["small.json", "crash-float-roundtrip.json"] {
+        let (name, bytes) = tree_files
+            .iter()
+            .find(|(n, _)| n.ends_with(seed))
+            .unwrap_or_else(|| panic!("fuzz/corpus/tree_file/{seed} is kept"));
+        assert!(
+            tloom::store::load_bytes(Path::new("x.json"), bytes).is_ok(),
+            "{name} loads"
+        );
+    }
     for (name, bytes) in corpus("importers")
         .iter()
         .filter(|(n, _)| n.contains("export-pyloom") || n.contains("export-openloom"))

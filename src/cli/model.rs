@@ -25,9 +25,22 @@ pub fn fetch() -> Result<PathBuf> {
 
 /// Prints `[ 42%] step` over itself on stderr.
 pub fn progress_line(fraction: f32, step: &str) {
+    use std::io::IsTerminal;
+    use std::sync::Mutex;
     let mut err = std::io::stderr();
-    let _ = write!(err, "\r[{:>3.0}%] {step:<60}", fraction * 100.0);
-    let _ = err.flush();
+    if err.is_terminal() {
+        let _ = write!(err, "\r[{:>3.0}%] {step:<60}", fraction * 100.0);
+        let _ = err.flush();
+        return;
+    }
+    // A log, not a terminal: one line per step, not one per percent.
+    static LAST: Mutex<String> = Mutex::new(String::new());
+    if let Ok(mut last) = LAST.lock()
+        && *last != step
+    {
+        let _ = writeln!(err, "[{:>3.0}%] {step}", fraction * 100.0);
+        *last = step.to_string();
+    }
 }
 
 /// The model `path` names, or the installed default model.
