@@ -358,3 +358,37 @@ fn outline_round_trips_through_render_and_parse() {
     assert!(outline::parse("  \"x\"").is_err());
     assert!(outline::parse("\"a\"\n\"b\"").is_err());
 }
+
+#[test]
+fn search_results_come_in_tree_order_with_few_and_with_many_hits() {
+    // Children are added in an order unlike their ids, so storage order is not tree order.
+    let mut loom = Loom::new("root");
+    let root = loom.root();
+    let mut parents = vec![root];
+    for i in 0..2600 {
+        let parent = parents[(i * 7919) % parents.len()];
+        let text = if i % 500 == 0 {
+            format!("rare {i}")
+        } else {
+            format!("common {i}")
+        };
+        let id = loom.add_child(parent, &text).unwrap();
+        if i % 3 == 0 {
+            loom.reorder(id, 0).unwrap();
+        }
+        parents.push(id);
+    }
+    let archived = loom.children(root)[0];
+    loom.set_archived(archived, true).unwrap();
+    let hidden: Vec<NodeId> = loom.preorder(archived);
+    for word in ["rare", "common"] {
+        let expected: Vec<NodeId> = loom
+            .preorder(root)
+            .into_iter()
+            .filter(|id| !hidden.contains(id))
+            .filter(|id| loom.node(*id).unwrap().text.contains(word))
+            .collect();
+        let found = loom.search_nodes(&Query::substring(word)).unwrap();
+        assert_eq!(found, expected, "{word}");
+    }
+}

@@ -55,6 +55,10 @@ impl Query {
     }
 }
 
+/// Above this many matching nodes, ordering them by walking the tree is cheaper than
+/// sorting them by their paths.
+const MAX_HITS_TO_SORT: usize = 2000;
+
 /// A compiled query.
 #[derive(Debug, Clone)]
 pub enum Matcher {
@@ -103,11 +107,69 @@ impl Loom {
             return Ok(Vec::new());
         }
         let re = query.compile()?;
+        // One pass over the node storage (no per-node id lookups); the few hits are then
+        // placed in tree order. Many hits are cheaper to order by walking the tree.
+        let mut hits: Vec<Match> = Vec::new();
+        let mut nodes_hit = 0usize;
+        for node in self.graph.node_weights() {
+            if node.archived && !query.include_archived {
+                continue;
+            }
+            let before = hits.len();
+            re.find_all(&node.text, |start, end| {
+                hits.push(Match {
+                    node: node.id(),
+                    start,
+                    end,
+                })
+            });
+            nodes_hit += usize::from(hits.len() > before);
+        }
+        if nodes_hit > MAX_HITS_TO_SORT {
+            return Ok(self.search_walk(&re, query.include_archived));
+        }
+        let view_root = self.view_root();
+        let mut keyed: Vec<(Vec<usize>, Match)> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            if let Some(key) = self.order_key(hit.node, view_root, query.include_archived) {
+                keyed.push((key, hit));
+            }
+        }
+        keyed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.start.cmp(&b.1.start)));
+        Ok(keyed.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// The child positions from `view_root` down to `id` (a preorder sort key), or None when
+    /// `id` is outside the view or below an archived node that the search skips.
+    fn order_key(
+        &self,
+        id: NodeId,
+        view_root: NodeId,
+        include_archived: bool,
+    ) -> Option<Vec<usize>> {
+        let mut key = Vec::new();
+        let mut current = id;
+        loop {
+            if !include_archived && self.get(current)?.archived {
+                return None;
+            }
+            if current == view_root {
+                key.reverse();
+                return Some(key);
+            }
+            let parent = self.parent(current)?;
+            key.push(self.children(parent).iter().position(|&c| c == current)?);
+            current = parent;
+        }
+    }
+
+    /// Matches found by walking the view's subtree depth-first (already in tree order).
+    fn search_walk(&self, re: &Matcher, include_archived: bool) -> Vec<Match> {
         let mut out = Vec::new();
         let mut stack = vec![self.view_root()];
         while let Some(id) = stack.pop() {
             let Some(node) = self.get(id) else { continue };
-            if node.archived && !query.include_archived {
+            if node.archived && !include_archived {
                 continue;
             }
             re.find_all(&node.text, |start, end| {
@@ -119,7 +181,7 @@ impl Loom {
             });
             stack.extend(node.children().iter().rev().copied());
         }
-        Ok(out)
+        out
     }
 
     /// Nodes with at least one match, in tree order.
