@@ -103,16 +103,12 @@ pub fn run(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 job: Some(job.0),
                 inspection: None,
             };
-            app.jobs.add(super::jobs::Job {
-                id: job,
-                kind: super::jobs::JobKind::Inspect,
-                cancel: crate::engine::CancelFlag::new(),
-                queued_at: app.now,
-                started_at: None,
-                first_token_at: None,
-                tokens: 0,
-                finished_branches: 0,
-            });
+            app.jobs.add(super::jobs::Job::queued(
+                job,
+                super::jobs::JobKind::Inspect,
+                crate::engine::CancelFlag::new(),
+                app.now,
+            ));
             fx.push(Effect::Engine(EngineRequest::Inspect {
                 job,
                 prompt: prompt.text,

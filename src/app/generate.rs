@@ -49,21 +49,14 @@ pub fn generate(app: &mut App, parent: NodeId, fx: &mut Vec<Effect>) {
     };
     let job = app.jobs.next_id();
     let cancel = CancelFlag::new();
-    app.jobs.add(Job {
-        id: job,
-        kind: JobKind::Expand {
-            parent,
-            nodes: ids,
-            text: vec![BranchText::new(prompt.trimmed_spaces); params.n],
-            params: params.clone(),
-        },
-        cancel: cancel.clone(),
-        queued_at: app.now,
-        started_at: None,
-        first_token_at: None,
-        tokens: 0,
-        finished_branches: 0,
-    });
+    let kind = JobKind::Expand {
+        parent,
+        nodes: ids,
+        text: vec![BranchText::new(prompt.trimmed_spaces); params.n],
+        params: params.clone(),
+    };
+    app.jobs
+        .add(Job::queued(job, kind, cancel.clone(), app.now));
     fx.push(Effect::Engine(EngineRequest::Expand(ExpandRequest {
         job,
         prompt: prompt.text,

@@ -36,6 +36,20 @@ pub struct Job {
 }
 
 impl Job {
+    /// A job just queued at `now`, with nothing received yet.
+    pub fn queued(id: JobId, kind: JobKind, cancel: CancelFlag, now: u64) -> Job {
+        Job {
+            id,
+            kind,
+            cancel,
+            queued_at: now,
+            started_at: None,
+            first_token_at: None,
+            tokens: 0,
+            finished_branches: 0,
+        }
+    }
+
     /// Tokens per second since the first token.
     pub fn rate(&self, now: u64) -> Option<f64> {
         let first = self.first_token_at?;

@@ -50,16 +50,12 @@ pub fn open(app: &mut App, fx: &mut Vec<Effect>) {
     let node = app.loom.cursor();
     let prompt = prompt_for(&app.loom, node, app.config.ui.trim_prompt);
     let job = app.jobs.next_id();
-    app.jobs.add(Job {
-        id: job,
-        kind: JobKind::Explore { node },
-        cancel: CancelFlag::new(),
-        queued_at: app.now,
-        started_at: None,
-        first_token_at: None,
-        tokens: 0,
-        finished_branches: 0,
-    });
+    app.jobs.add(Job::queued(
+        job,
+        JobKind::Explore { node },
+        CancelFlag::new(),
+        app.now,
+    ));
     app.mode = Mode::Multiverse {
         node,
         job: job.0,

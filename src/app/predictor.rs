@@ -282,19 +282,15 @@ pub fn score_path(app: &mut App, fx: &mut Vec<Effect>) {
         return app.say(Level::Info, "nothing to score: the path is empty");
     }
     let job = app.jobs.next_id();
-    app.jobs.add(Job {
-        id: job,
-        kind: JobKind::Score {
+    app.jobs.add(Job::queued(
+        job,
+        JobKind::Score {
             node,
             text: text.clone(),
         },
-        cancel: CancelFlag::new(),
-        queued_at: app.now,
-        started_at: None,
-        first_token_at: None,
-        tokens: 0,
-        finished_branches: 0,
-    });
+        CancelFlag::new(),
+        app.now,
+    ));
     fx.push(Effect::Engine(EngineRequest::Score { job, text }));
     app.say(Level::Info, "scoring the path…");
 }
