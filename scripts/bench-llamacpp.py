@@ -36,9 +36,11 @@ def one_run(llm, ids, decode_tokens):
 
 
 def session(llm, args):
-    """The loom session of `tloom bench loom-session`, with llama.cpp's own prompt reuse:
+    """The loom session of `tloom bench loom-session`, with llama.cpp's best means of reuse:
     `generate` keeps the KV cache of the longest common token prefix, so every branch after
-    the first (and every round's shared ancestry) skips its prefill, as state save/load would."""
+    the first skips the prompt's prefill; and the followed branch's state is saved when it is
+    generated and loaded at the start of the next round, so that round prefills only what
+    re-tokenizing the cursor text changed, as tloom's prefix cache does."""
     text = ""
     ids = []
     while len(ids) < 1000:
@@ -49,9 +51,12 @@ def session(llm, args):
     decode_s = 0.0
     generated = 0
     t0 = time.perf_counter()
+    followed = None
     for rnd in range(6):
-        prompt = llm.tokenize(cursor.encode(), add_bos=False, special=True)
         start = time.perf_counter()
+        if followed is not None:
+            llm.load_state(followed)
+        prompt = llm.tokenize(cursor.encode(), add_bos=False, special=True)
         first = None
         texts = []
         for b in range(4):
@@ -68,6 +73,8 @@ def session(llm, args):
                 if len(out) == 48:
                     break
             texts.append(llm.detokenize(out).decode("utf-8", errors="replace"))
+            if b == 1:
+                followed = llm.save_state()
         ttft.append(first * 1e3)
         decode_s += time.perf_counter() - start - first
         cursor += texts[1]

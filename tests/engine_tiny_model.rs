@@ -211,7 +211,9 @@ fn our_llama_forward_matches_candles_reference_implementation() {
     use candle_core::{Device, Tensor};
     use candle_transformers::models::quantized_llama::ModelWeights;
     let dir = tempfile::tempdir().expect("tempdir");
-    // f32 weights: both implementations then compute exactly, so any gap is a logic error.
+    // f32 weights: both implementations compute in f32, except that our KV cache holds f16
+    // (as llama.cpp's does), which moves logprobs by a few thousandths on this random model; a
+    // logic error (rotation, head mapping, masking) moves them by tenths.
     let path = write_model(
         dir.path(),
         &TinyModel {
@@ -245,7 +247,7 @@ fn our_llama_forward_matches_candles_reference_implementation() {
         let lse = logits.iter().map(|l| l.exp()).sum::<f32>().ln();
         let id = t.id.expect("id") as usize;
         assert!(
-            (logits[id] - lse - t.logprob).abs() < 1e-3,
+            (logits[id] - lse - t.logprob).abs() < 1e-2,
             "step {step}: reference logprob {} vs ours {}",
             logits[id] - lse,
             t.logprob

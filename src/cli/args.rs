@@ -453,6 +453,8 @@ pub enum BenchKind {
     LoomSession,
     /// One keypress plus a full redraw with a 100,000-node loom, idle and while streaming.
     Ui,
+    /// The engine's CPU kernels alone (matmuls, attention) at the default model's shapes.
+    Kernels,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 
 use super::args::{BenchArgs, BenchKind, ModelArgs, ModelCommand, SamplingArgs};
 use super::error::{CliError, CliResult, code};
-use super::{bench, bench_session, bench_tree, bench_ui, model};
+use super::{bench, bench_kernels, bench_session, bench_tree, bench_ui, model};
 use crate::engine::SamplingParams;
 use crate::engine::local::{LocalModel, LocalModelSpec};
 
@@ -79,6 +79,10 @@ pub fn bench_command(args: BenchArgs, threads: Option<usize>) -> CliResult {
     match args.kind {
         BenchKind::Tree => bench_tree::run(args.json),
         BenchKind::Ui => bench_ui::run(args.json),
+        BenchKind::Kernels => {
+            let result = bench_kernels::run();
+            print_result(args.json, &result, result.to_text())
+        }
         BenchKind::Engine => {
             let opts = bench::BenchOptions {
                 spec: spec(&args.model, threads),

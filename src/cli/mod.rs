@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod bench_kernels;
 pub mod bench_session;
 pub mod bench_tree;
 mod bench_ui;

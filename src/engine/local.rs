@@ -123,9 +123,10 @@ impl LocalModel {
         }
         progress(0.55, &format!("loading {arch} weights"));
         let decoder: Box<dyn Decoder> = if arch == "llama" {
-            let model = LlamaModel::load(&path, &content, &mut file, &mut |f| {
-                progress(0.55 + 0.45 * f, "loading and converting weights")
-            })?;
+            let model =
+                LlamaModel::load(&path, &content, &mut file, effective_threads(), &mut |f| {
+                    progress(0.55 + 0.45 * f, "loading and packing weights")
+                })?;
             let mb = spec.prefix_cache_mb.unwrap_or(DEFAULT_PREFIX_CACHE_MB);
             Box::new(LlamaDecoder::new(model, mb << 20))
         } else {

@@ -9,6 +9,7 @@ pub mod explore;
 pub mod generate;
 pub mod gguf_info;
 pub mod http;
+pub mod kernels;
 pub mod llama;
 pub mod local;
 pub mod model_store;

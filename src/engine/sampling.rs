@@ -5,6 +5,7 @@
 //! Nothing here sorts the whole vocabulary: the top alternatives come from one scan with a
 //! small sorted buffer, and nucleus sampling sorts only as many candidates as it needs.
 
+use super::kernels::{Isa, vecmath};
 use super::protocol::SamplingParams;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -22,18 +23,11 @@ pub struct Distribution {
 
 /// Summarises raw logits: log-softmax normaliser, entropy and the `k` most likely tokens.
 pub fn distribution(logits: &[f32], k: usize) -> Distribution {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0f64;
-    let mut weighted = 0f64;
-    for &l in logits {
-        if l.is_finite() {
-            let w = ((l - max) as f64).exp();
-            sum += w;
-            weighted += w * (l - max) as f64;
-        }
-    }
-    let lse = max + sum.ln() as f32;
+    let isa = Isa::detect();
+    let max = vecmath::max(isa, logits);
     // H = -sum p log p = lse - E[l] (in the max-shifted frame: ln(sum) - E[l - max]).
+    let (sum, weighted) = vecmath::exp_sums(isa, logits, max, 1.0);
+    let lse = max + sum.ln() as f32;
     let entropy = (sum.ln() - weighted / sum).max(0.0) as f32;
     let top = top_k_indices(logits, k)
         .into_iter()
@@ -78,6 +72,7 @@ pub struct Sampler {
     params: SamplingParams,
     rng: StdRng,
     scratch: Vec<f32>,
+    weights: Vec<f32>,
 }
 
 impl Sampler {
@@ -86,6 +81,7 @@ impl Sampler {
             params: params.clone(),
             rng: StdRng::seed_from_u64(seed),
             scratch: Vec::new(),
+            weights: Vec::new(),
         }
     }
 
@@ -132,17 +128,45 @@ impl Sampler {
         if p.temperature <= 0.0 {
             return top_k_indices(logits, 1).first().copied().unwrap_or(0);
         }
-        let candidates = candidates(logits, p);
         let r: f64 = self.rng.random::<f64>();
+        if p.top_k == 0 && p.min_p <= 0.0 && p.top_p >= 1.0 {
+            return pick_from_all(logits, p.temperature, r, &mut self.weights);
+        }
+        let candidates = candidates(logits, p);
         pick(&candidates, r)
     }
+}
+
+/// Samples from the whole tempered distribution without building a candidate list: the
+/// weights are computed in one vectorized pass, then walked to the point `r` of their total.
+fn pick_from_all(logits: &[f32], temperature: f32, r: f64, weights: &mut Vec<f32>) -> u32 {
+    let isa = Isa::detect();
+    let max = vecmath::max(isa, logits);
+    weights.resize(logits.len(), 0.0);
+    vecmath::exp_weights(isa, logits, max, 1.0 / temperature, weights);
+    let total: f64 = weights
+        .chunks(1024)
+        .map(|c| c.iter().map(|&w| w as f64).sum::<f64>())
+        .sum();
+    let mut point = r * total;
+    let mut last = 0;
+    for (i, &w) in weights.iter().enumerate() {
+        if w > 0.0 {
+            if point < w as f64 {
+                return i as u32;
+            }
+            point -= w as f64;
+            last = i;
+        }
+    }
+    last as u32
 }
 
 /// Candidate tokens with (unnormalised) probabilities after temperature, top-k, min-p and
 /// top-p, most likely first where an order was needed.
 fn candidates(logits: &[f32], p: &SamplingParams) -> Vec<(u32, f64)> {
     let inv_t = 1.0 / p.temperature as f64;
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let max = vecmath::max(Isa::detect(), logits) as f64;
     let weight = |l: f32| ((l as f64 - max) * inv_t).exp();
     let mut cands: Vec<(u32, f64)> = if p.top_k > 0 && p.top_k < logits.len() {
         top_k_indices(logits, p.top_k)
@@ -150,11 +174,12 @@ fn candidates(logits: &[f32], p: &SamplingParams) -> Vec<(u32, f64)> {
             .map(|i| (i, weight(logits[i as usize])))
             .collect()
     } else {
-        logits
-            .iter()
+        let mut w = vec![0f32; logits.len()];
+        vecmath::exp_weights(Isa::detect(), logits, max as f32, inv_t as f32, &mut w);
+        w.iter()
             .enumerate()
-            .filter(|(_, l)| l.is_finite())
-            .map(|(i, &l)| (i as u32, weight(l)))
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(i, &w)| (i as u32, w as f64))
             .collect()
     };
     if p.min_p > 0.0 {

@@ -1,119 +1,199 @@
-//! Loading llama weights from GGUF: a quantized copy of each matrix for decoding (formats
-//! without a SIMD kernel in candle are requantized to Q8_0) and, when it fits the memory
-//! budget, an f32 copy for prefill.
+//! Loading llama weights from GGUF into the kernels' packed formats: Q4_1 and Q4_0 matrices
+//! stay 4-bit (`U4`, exact), Q8_0 stays 8-bit (`S8`, exact), float matrices stay float (`F32`)
+//! while they fit the memory budget, and every other quantization is requantized to `S8`.
+//! Matrices that read the same input (Q/K/V, gate/up) are stacked into one.
 
-use super::{
-    Layer, Linear, LlamaConfig, LlamaModel, MAX_F32_WEIGHT_BYTES, Projection, rope_tables,
+use super::{Layer, LlamaConfig, LlamaModel, rope_tables};
+use crate::engine::error::{EngineError, Result};
+use crate::engine::kernels::Isa;
+use crate::engine::kernels::packed::{
+    BLOCK, Format, PackedMatrix, SourceBlock, q4_0_block, q4_1_block, q8_0_block, quantize_block_s8,
 };
-use crate::engine::error::Result;
+use crate::engine::kernels::pool::Pool;
 use candle_core::Device;
-use candle_core::Tensor;
+use candle_core::quantized::GgmlDType;
 use candle_core::quantized::gguf_file::Content;
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use std::io::{Read, Seek};
 use std::path::Path;
 
-/// Whether candle has a SIMD dot product for this format (else we requantize to Q8_0).
-fn fast_for_decode(dtype: GgmlDType) -> bool {
-    !matches!(
-        dtype,
-        GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q8_1
-    )
+/// Float matrices are kept as f32 only while all of them take at most this much.
+const MAX_F32_WEIGHT_BYTES: usize = 3 << 30;
+
+/// A matrix as read from the file.
+struct Source {
+    rows: usize,
+    cols: usize,
+    data: SourceData,
+}
+
+enum SourceData {
+    Q4_1(Vec<u8>),
+    Q4_0(Vec<u8>),
+    Q8_0(Vec<u8>),
+    /// Stored as floats (F32, F16, BF16).
+    Float(Vec<f32>),
+    /// Another quantization, dequantized.
+    Dequantized(Vec<f32>),
+}
+
+impl Source {
+    fn native_u4(&self) -> bool {
+        matches!(self.data, SourceData::Q4_1(_) | SourceData::Q4_0(_))
+    }
+
+    fn is_float(&self) -> bool {
+        matches!(self.data, SourceData::Float(_))
+    }
+
+    /// Block `j` of `row` in the form `format` packs.
+    fn block(&self, row: usize, j: usize, format: Format) -> SourceBlock {
+        let nb = self.cols / BLOCK;
+        let at = |size: usize| (row * nb + j) * size;
+        let native = match &self.data {
+            SourceData::Q4_1(b) => q4_1_block(&b[at(20)..at(20) + 20]),
+            SourceData::Q4_0(b) => q4_0_block(&b[at(18)..at(18) + 18]),
+            SourceData::Q8_0(b) => q8_0_block(&b[at(34)..at(34) + 34]),
+            SourceData::Float(f) | SourceData::Dequantized(f) => {
+                return quantize_block_s8(&f[row * self.cols + j * BLOCK..][..BLOCK]);
+            }
+        };
+        match (format, native) {
+            (Format::S8, SourceBlock::Affine4 { d, m, q }) => {
+                let (d, m) = (d.to_f32(), m.to_f32());
+                let x: Vec<f32> = q.iter().map(|&v| d * v as f32 + m).collect();
+                quantize_block_s8(&x)
+            }
+            (_, block) => block,
+        }
+    }
+
+    fn floats(&self) -> Option<&[f32]> {
+        match &self.data {
+            SourceData::Float(f) | SourceData::Dequantized(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 struct WeightReader<'a, R> {
+    path: &'a Path,
     ct: &'a Content,
     reader: &'a mut R,
     keep_f32: bool,
 }
 
 impl<R: Read + Seek> WeightReader<'_, R> {
-    fn qtensor(&mut self, name: &str) -> Result<QTensor> {
-        Ok(self.ct.tensor(self.reader, name, &Device::Cpu)?)
-    }
-
-    fn vector(&mut self, name: &str) -> Result<Tensor> {
-        Ok(self.qtensor(name)?.dequantize(&Device::Cpu)?)
-    }
-
-    fn linear_from(&self, q: QTensor) -> Result<Linear> {
-        let prefill = if self.keep_f32 {
-            Some(QMatMul::Tensor(q.dequantize(&Device::Cpu)?))
-        } else {
-            None
+    fn source(&mut self, name: &str) -> Result<Source> {
+        let q = self.ct.tensor(self.reader, name, &Device::Cpu)?;
+        let dims = q.shape().dims().to_vec();
+        let (rows, cols) = match dims.as_slice() {
+            [r, c] => (*r, *c),
+            [c] => (1, *c),
+            _ => {
+                return Err(EngineError::BadGguf {
+                    path: self.path.to_path_buf(),
+                    message: format!("tensor {name} has shape {dims:?}, not a matrix"),
+                });
+            }
         };
-        let q = if !fast_for_decode(q.dtype())
-            && q.shape().dims().last().is_some_and(|k| k % 32 == 0)
-        {
-            let f = match &prefill {
-                Some(QMatMul::Tensor(t)) => t.clone(),
-                _ => q.dequantize(&Device::Cpu)?,
-            };
-            QTensor::quantize(&f, GgmlDType::Q8_0)?
-        } else {
-            q
+        let data = match q.dtype() {
+            GgmlDType::Q4_1 => SourceData::Q4_1(q.data()?.into_owned()),
+            GgmlDType::Q4_0 => SourceData::Q4_0(q.data()?.into_owned()),
+            GgmlDType::Q8_0 => SourceData::Q8_0(q.data()?.into_owned()),
+            dtype => {
+                let f = q
+                    .dequantize(&Device::Cpu)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
+                if matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) {
+                    SourceData::Float(f)
+                } else {
+                    SourceData::Dequantized(f)
+                }
+            }
         };
-        Ok(Linear {
-            decode: QMatMul::from_qtensor(q)?,
-            prefill,
-        })
+        Ok(Source { rows, cols, data })
     }
 
-    fn linear(&mut self, name: &str) -> Result<Linear> {
-        let q = self.qtensor(name)?;
-        self.linear_from(q)
+    fn vector(&mut self, name: &str) -> Result<Vec<f32>> {
+        let q = self.ct.tensor(self.reader, name, &Device::Cpu)?;
+        Ok(q.dequantize(&Device::Cpu)?
+            .flatten_all()?
+            .to_vec1::<f32>()?)
     }
 
-    /// Matrices sharing one input, stacked into one matrix when that is lossless (Q8_0, f32,
-    /// f16, or formats we requantize to Q8_0 anyway): one matmul instead of several.
-    fn projection(&mut self, names: &[String]) -> Result<Projection> {
-        let qs = names
+    fn matrix(&mut self, name: &str) -> Result<PackedMatrix> {
+        let s = self.source(name)?;
+        Ok(self.pack(&[s]))
+    }
+
+    /// Packs matrices with one input as one, rows stacked in order.
+    fn stacked(&mut self, names: &[String]) -> Result<PackedMatrix> {
+        let sources = names
             .iter()
-            .map(|n| self.qtensor(n))
+            .map(|n| self.source(n))
             .collect::<Result<Vec<_>>>()?;
-        let dtype = qs[0].dtype();
-        let k = qs[0].shape().dims().last().copied().unwrap_or(0);
-        let target = if !fast_for_decode(dtype) && k % 32 == 0 {
-            Some(GgmlDType::Q8_0)
-        } else if matches!(dtype, GgmlDType::Q8_0 | GgmlDType::F32 | GgmlDType::F16) {
-            Some(dtype)
+        if sources.iter().any(|s| s.cols != sources[0].cols) {
+            return Err(EngineError::BadGguf {
+                path: self.path.to_path_buf(),
+                message: format!("{names:?} do not share one input width"),
+            });
+        }
+        Ok(self.pack(&sources))
+    }
+
+    fn pack(&self, sources: &[Source]) -> PackedMatrix {
+        let cols = sources[0].cols;
+        let rows: usize = sources.iter().map(|s| s.rows).sum();
+        let all_float = sources.iter().all(Source::is_float);
+        if !cols.is_multiple_of(BLOCK) || (all_float && self.keep_f32) {
+            let mut w = Vec::with_capacity(rows * cols);
+            for s in sources {
+                match s.floats() {
+                    Some(f) => w.extend_from_slice(f),
+                    None => w.extend((0..s.rows).flat_map(|r| dequantized_row(s, r))),
+                }
+            }
+            return PackedMatrix::from_f32(rows, cols, &w);
+        }
+        let format = if sources.iter().all(Source::native_u4) {
+            Format::U4
         } else {
-            None
+            Format::S8
         };
-        let stackable = qs
-            .iter()
-            .all(|q| q.dtype() == dtype && q.shape().dims().last() == Some(&k));
-        let Some(target) = target.filter(|_| stackable) else {
-            let linears = qs
-                .into_iter()
-                .map(|q| self.linear_from(q))
-                .collect::<Result<Vec<_>>>()?;
-            return Ok(Projection::Split(linears));
+        // Row `row` of the stack: which source, and which of its rows.
+        let locate = |mut row: usize| {
+            for s in sources {
+                if row < s.rows {
+                    return (s, row);
+                }
+                row -= s.rows;
+            }
+            (&sources[0], 0)
         };
-        let sizes = qs
-            .iter()
-            .map(|q| q.shape().dims().first().copied().unwrap_or(0))
-            .collect();
-        let parts = qs
-            .iter()
-            .map(|q| q.dequantize(&Device::Cpu))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let stacked = Tensor::cat(&parts, 0)?;
-        let decode = QMatMul::from_qtensor(QTensor::quantize(&stacked, target)?)?;
-        let prefill = self.keep_f32.then(|| QMatMul::Tensor(stacked));
-        Ok(Projection::Fused {
-            linear: Linear { decode, prefill },
-            sizes,
+        PackedMatrix::from_blocks(rows, cols, format, |row, j| {
+            let (s, r) = locate(row);
+            s.block(r, j, format)
         })
     }
 }
 
+/// A quantized source row as floats (only for odd widths, which quantizations never have).
+fn dequantized_row(s: &Source, row: usize) -> Vec<f32> {
+    let mut out = vec![0f32; s.cols];
+    let packed =
+        PackedMatrix::from_blocks(1, s.cols, Format::S8, |_, j| s.block(row, j, Format::S8));
+    packed.row_f32(0, &mut out);
+    out
+}
+
 impl LlamaModel {
-    /// Loads the weights; `progress` sees the fraction of layers done.
+    /// Loads the weights for `threads` compute threads; `progress` sees the fraction done.
     pub fn load<R: Read + Seek>(
         path: &Path,
         ct: &Content,
         reader: &mut R,
+        threads: usize,
         progress: &mut dyn FnMut(f32),
     ) -> Result<LlamaModel> {
         let config = LlamaConfig::from_gguf(path, ct)?;
@@ -123,24 +203,16 @@ impl LlamaModel {
             .map(|t| t.shape.elem_count() * 4)
             .sum();
         let mut w = WeightReader {
+            path,
             ct,
             reader,
             keep_f32: f32_bytes <= MAX_F32_WEIGHT_BYTES,
         };
-        let embed_q = w.qtensor("token_embd.weight")?;
-        let embed = embed_q.dequantize(&Device::Cpu)?;
+        let embed = w.matrix("token_embd.weight")?;
         let output = if ct.tensor_infos.contains_key("output.weight") {
-            w.linear("output.weight")?
+            Some(w.matrix("output.weight")?)
         } else {
-            // Tied embeddings: the f32 table already exists, share it for prefill.
-            let mut out = Linear {
-                prefill: None,
-                ..w.linear_from(embed_q)?
-            };
-            if w.keep_f32 {
-                out.prefill = Some(QMatMul::Tensor(embed.clone()));
-            }
-            out
+            None
         };
         let norm = w.vector("output_norm.weight")?;
         let mut layers = Vec::with_capacity(config.n_layer);
@@ -148,33 +220,82 @@ impl LlamaModel {
             let p = format!("blk.{i}");
             layers.push(Layer {
                 attn_norm: w.vector(&format!("{p}.attn_norm.weight"))?,
-                qkv: w.projection(&[
+                qkv: w.stacked(&[
                     format!("{p}.attn_q.weight"),
                     format!("{p}.attn_k.weight"),
                     format!("{p}.attn_v.weight"),
                 ])?,
-                wo: w.linear(&format!("{p}.attn_output.weight"))?,
+                wo: w.matrix(&format!("{p}.attn_output.weight"))?,
                 ffn_norm: w.vector(&format!("{p}.ffn_norm.weight"))?,
                 gate_up: w
-                    .projection(&[format!("{p}.ffn_gate.weight"), format!("{p}.ffn_up.weight")])?,
-                down: w.linear(&format!("{p}.ffn_down.weight"))?,
+                    .stacked(&[format!("{p}.ffn_gate.weight"), format!("{p}.ffn_up.weight")])?,
+                down: w.matrix(&format!("{p}.ffn_down.weight"))?,
             });
             progress((i + 1) as f32 / config.n_layer as f32);
         }
+        check_shapes(path, &config, &layers, &embed, output.as_ref())?;
         let freq_factors = if ct.tensor_infos.contains_key("rope_freqs.weight") {
-            Some(w.vector("rope_freqs.weight")?.to_vec1::<f32>()?)
+            Some(w.vector("rope_freqs.weight")?)
         } else {
             None
         };
-        let (cos, sin) = rope_tables(&config, freq_factors.as_deref())?;
+        let (rope_cos, rope_sin) = rope_tables(&config, freq_factors.as_deref());
         Ok(LlamaModel {
             config,
+            isa: Isa::detect(),
+            pool: Pool::new(threads),
             embed,
-            layers,
-            norm,
             output,
-            cos,
-            sin,
+            norm,
+            layers,
+            rope_cos,
+            rope_sin,
         })
+    }
+}
+
+/// The matrices must have the shapes the metadata promises, or the kernels would read out of
+/// bounds.
+fn check_shapes(
+    path: &Path,
+    c: &LlamaConfig,
+    layers: &[Layer],
+    embed: &PackedMatrix,
+    output: Option<&PackedMatrix>,
+) -> Result<()> {
+    let kvw = c.n_kv_head * c.head_dim;
+    let mut problems = Vec::new();
+    let out = output.unwrap_or(embed);
+    if embed.cols != c.hidden || (out.rows, out.cols) != (c.vocab, c.hidden) {
+        problems.push(format!(
+            "token_embd is {}x{} and the output {}x{}, expected {}x{}",
+            embed.rows, embed.cols, out.rows, out.cols, c.vocab, c.hidden
+        ));
+    }
+    for (i, l) in layers.iter().enumerate() {
+        let want = [
+            ("qkv", &l.qkv, c.hidden + 2 * kvw, c.hidden),
+            ("attn_output", &l.wo, c.hidden, c.hidden),
+            ("ffn_gate+up", &l.gate_up, 2 * c.ffn, c.hidden),
+            ("ffn_down", &l.down, c.hidden, c.ffn),
+        ];
+        for (name, m, rows, cols) in want {
+            if (m.rows, m.cols) != (rows, cols)
+                || l.attn_norm.len() != c.hidden
+                || l.ffn_norm.len() != c.hidden
+            {
+                problems.push(format!(
+                    "block {i} {name} is {}x{}, expected {rows}x{cols}",
+                    m.rows, m.cols
+                ));
+            }
+        }
+    }
+    match problems.first() {
+        None => Ok(()),
+        Some(p) => Err(EngineError::BadGguf {
+            path: path.to_path_buf(),
+            message: format!("weights do not match the metadata: {p}"),
+        }),
     }
 }

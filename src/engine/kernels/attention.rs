@@ -1,0 +1,386 @@
+//! Attention over a paged KV cache. A sequence's keys and values live in pages of
+//! `PAGE` tokens (f16); sequences that share a prefix share its pages, and queries of all
+//! rows that see the same page are computed against it together, so a batch of branches
+//! reads its common prompt once per step.
+//!
+//! Work is split by KV head, by span of `SPAN` positions and by block of query rows; each
+//! task writes a partial softmax (max, sum, weighted values) per query and span, and the
+//! partials are merged in span order. Spans start at fixed positions, so a query's result does
+//! not depend on how its sequence was chunked, batched or threaded.
+
+use super::pool::Pool;
+use super::{Isa, SharedMut, vecmath};
+use std::cell::RefCell;
+
+/// Tokens per KV page.
+pub const PAGE: usize = 16;
+/// Positions per span (a multiple of `PAGE`).
+pub const SPAN: usize = 256;
+/// Query rows per task.
+const ROW_BLOCK: usize = 32;
+
+/// Where a layer and head's keys and values sit in a page: keys transposed (`[dim][slot]`),
+/// then values (`[slot][dim]`), as f16 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvShape {
+    pub layers: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+}
+
+impl KvShape {
+    fn head_block(&self) -> usize {
+        2 * PAGE * self.head_dim
+    }
+
+    /// f16 values in one page.
+    pub fn page_len(&self) -> usize {
+        self.layers * self.kv_heads * self.head_block()
+    }
+
+    fn keys_at(&self, layer: usize, head: usize) -> usize {
+        (layer * self.kv_heads + head) * self.head_block()
+    }
+
+    /// Stores token `slot`'s keys and values (`kv_heads * head_dim` each) for `layer`.
+    pub fn write(&self, page: &mut [u16], layer: usize, slot: usize, k: &[f32], v: &[f32]) {
+        let hd = self.head_dim;
+        for h in 0..self.kv_heads {
+            let at = self.keys_at(layer, h);
+            for d in 0..hd {
+                page[at + d * PAGE + slot] = half::f16::from_f32(k[h * hd + d]).to_bits();
+            }
+            let vat = at + PAGE * hd + slot * hd;
+            for d in 0..hd {
+                page[vat + d] = half::f16::from_f32(v[h * hd + d]).to_bits();
+            }
+        }
+    }
+}
+
+/// Which layer, and how many query heads (sharing the KV heads in equal groups).
+#[derive(Debug, Clone, Copy)]
+pub struct Heads {
+    pub layer: usize,
+    pub n_head: usize,
+}
+
+/// One query row: the pages of its sequence and its position (it sees `0..=pos`).
+#[derive(Clone, Copy)]
+pub struct AttnRow<'a> {
+    pub pages: &'a [&'a [u16]],
+    pub pos: usize,
+}
+
+/// The attention of one layer. `q` is `[row][n_head][head_dim]`, already rotated and scaled;
+/// `out` has the same shape.
+pub fn attention(
+    pool: &Pool,
+    isa: Isa,
+    shape: &KvShape,
+    Heads { layer, n_head }: Heads,
+    q: &[f32],
+    rows: &[AttnRow],
+    out: &mut [f32],
+) {
+    let hd = shape.head_dim;
+    let group = n_head / shape.kv_heads;
+    let spans = rows.iter().map(|r| r.pos / SPAN + 1).max().unwrap_or(0);
+    let blocks = rows.len().div_ceil(ROW_BLOCK);
+    let stride = hd + 2;
+    let mut partials = vec![0f32; rows.len() * n_head * spans * stride];
+    let shared = SharedMut::new(&mut partials);
+    let tasks = shape.kv_heads * spans * blocks;
+    let ctx = Ctx {
+        isa,
+        shape,
+        layer,
+        n_head,
+        group,
+        spans,
+        q,
+        rows,
+    };
+    pool.run(tasks, &|task| {
+        let (h, rest) = (task % shape.kv_heads, task / shape.kv_heads);
+        let (span, block) = (rest % spans, rest / spans);
+        let from = block * ROW_BLOCK;
+        let to = (from + ROW_BLOCK).min(rows.len());
+        SCRATCH.with(|s| ctx.span_task(h, span, from..to, &shared, &mut s.borrow_mut()));
+    });
+    let out = SharedMut::new(out);
+    pool.run(rows.len(), &|r| {
+        for head in 0..n_head {
+            let at = (r * n_head + head) * spans * stride;
+            let live = rows[r].pos / SPAN + 1;
+            // SAFETY: row r's outputs belong to this task alone; partials are only read.
+            let (dst, parts) = unsafe {
+                (
+                    out.slice((r * n_head + head) * hd, hd),
+                    &*shared.slice(at, live * stride),
+                )
+            };
+            merge(isa, parts, hd, dst);
+        }
+    });
+}
+
+/// Combines per-span partials `[m, l, o...]` in span order.
+#[inline(always)]
+fn merge_body(parts: &[f32], hd: usize, out: &mut [f32]) {
+    let stride = hd + 2;
+    let m = parts
+        .chunks_exact(stride)
+        .fold(f32::NEG_INFINITY, |a, p| a.max(p[0]));
+    out.fill(0.0);
+    let mut l = 0f32;
+    for p in parts.chunks_exact(stride) {
+        let w = vecmath::exp(p[0] - m);
+        l = p[1].mul_add(w, l);
+        for (o, v) in out.iter_mut().zip(&p[2..]) {
+            *o = v.mul_add(w, *o);
+        }
+    }
+    let inv = if l > 0.0 { 1.0 / l } else { 0.0 };
+    out.iter_mut().for_each(|o| *o *= inv);
+}
+
+/// What `for_page_groups` calls: scratch, the page, the rows sharing it.
+type PageVisit<'a> = dyn FnMut(&mut Scratch, &[u16], &[usize]) + 'a;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+#[derive(Default)]
+struct Scratch {
+    scores: Vec<f32>,
+    values: Vec<f32>,
+    live: Vec<usize>,
+    done: Vec<bool>,
+    group: Vec<usize>,
+}
+
+struct Ctx<'a> {
+    isa: Isa,
+    shape: &'a KvShape,
+    layer: usize,
+    n_head: usize,
+    group: usize,
+    spans: usize,
+    q: &'a [f32],
+    rows: &'a [AttnRow<'a>],
+}
+
+impl Ctx<'_> {
+    /// Partials of KV head `h`'s queries of rows `rows` over span `span`.
+    fn span_task(
+        &self,
+        h: usize,
+        span: usize,
+        rows: std::ops::Range<usize>,
+        partials: &SharedMut<f32>,
+        s: &mut Scratch,
+    ) {
+        let (hd, g) = (self.shape.head_dim, self.group);
+        let start = span * SPAN;
+        s.live.clear();
+        s.live.extend(rows.filter(|&r| self.rows[r].pos >= start));
+        if s.live.is_empty() {
+            return;
+        }
+        let live = std::mem::take(&mut s.live);
+        s.scores.resize(live.len() * g * SPAN, 0.0);
+        s.values.resize(PAGE * hd, 0.0);
+        let at = self.shape.keys_at(self.layer, h);
+        let end = (start + SPAN).min(
+            live.iter()
+                .map(|&r| self.rows[r].pos + 1)
+                .max()
+                .unwrap_or(0),
+        );
+        // Scores, page by page, for all the rows that share each page at once.
+        for p in start / PAGE..end.div_ceil(PAGE) {
+            self.for_page_groups(&live, p, s, &mut |s, page, group| {
+                let keys = &page[at..at + hd * PAGE];
+                let queries = group.len() * g;
+                for c in (0..queries).step_by(4) {
+                    let n = (queries - c).min(4);
+                    let qs: [&[f32]; 4] = std::array::from_fn(|k| {
+                        let (i, qg) = (group[(c + k.min(n - 1)) / g], (c + k.min(n - 1)) % g);
+                        &self.q[(live[i] * self.n_head + h * g + qg) * hd..][..hd]
+                    });
+                    let out = scores(self.isa, &qs[..n], keys);
+                    for (k, o) in out.iter().enumerate().take(n) {
+                        let (i, qg) = (group[(c + k) / g], (c + k) % g);
+                        let valid = (self.rows[live[i]].pos + 1 - p * PAGE).min(PAGE);
+                        let sc = &mut s.scores[(i * g + qg) * SPAN + (p * PAGE - start)..][..PAGE];
+                        sc[..valid].copy_from_slice(&o[..valid]);
+                        sc[valid..].fill(f32::NEG_INFINITY);
+                    }
+                }
+            });
+        }
+        // Softmax over the span per query.
+        for (i, &r) in live.iter().enumerate() {
+            let len = (self.rows[r].pos + 1 - start).min(SPAN);
+            for qg in 0..g {
+                let sc = &mut s.scores[(i * g + qg) * SPAN..][..len];
+                let m = vecmath::max(self.isa, sc);
+                vecmath::exp_shifted(self.isa, sc, m);
+                let dst = self.partial(partials, r, h * g + qg, span);
+                dst[0] = m;
+                dst[1] = sum(sc);
+                dst[2..].fill(0.0);
+            }
+        }
+        // The weighted values, page by page.
+        for p in start / PAGE..end.div_ceil(PAGE) {
+            self.for_page_groups(&live, p, s, &mut |s, page, group| {
+                let values = &page[at + hd * PAGE..at + 2 * hd * PAGE];
+                convert(self.isa, values, &mut s.values);
+                for &i in group {
+                    let r = live[i];
+                    let valid = (self.rows[r].pos + 1 - p * PAGE).min(PAGE);
+                    for qg in 0..g {
+                        let w = &s.scores[(i * g + qg) * SPAN + (p * PAGE - start)..][..valid];
+                        let dst = self.partial(partials, r, h * g + qg, span);
+                        weighted_values(self.isa, w, &s.values, &mut dst[2..]);
+                    }
+                }
+            });
+        }
+        s.live = live;
+    }
+
+    /// The partial `[m, l, o...]` of (row, head, span).
+    #[allow(clippy::mut_from_ref)]
+    fn partial<'p>(
+        &self,
+        partials: &'p SharedMut<f32>,
+        r: usize,
+        head: usize,
+        span: usize,
+    ) -> &'p mut [f32] {
+        let stride = self.shape.head_dim + 2;
+        // SAFETY: (row, head, span) belongs to the one task of (KV head, span, row block).
+        unsafe {
+            partials.slice(
+                ((r * self.n_head + head) * self.spans + span) * stride,
+                stride,
+            )
+        }
+    }
+
+    /// Calls `f(scratch, page, rows)` for each distinct page at index `p` among the `live`
+    /// rows that reach it, with the indices (into `live`) of the rows sharing it.
+    fn for_page_groups(&self, live: &[usize], p: usize, s: &mut Scratch, f: &mut PageVisit) {
+        let mut done = std::mem::take(&mut s.done);
+        let mut group = std::mem::take(&mut s.group);
+        done.clear();
+        done.resize(live.len(), false);
+        for i in 0..live.len() {
+            let row = &self.rows[live[i]];
+            if done[i] || row.pos < p * PAGE {
+                continue;
+            }
+            let page = row.pages[p];
+            group.clear();
+            for j in i..live.len() {
+                let other = &self.rows[live[j]];
+                if !done[j] && other.pos >= p * PAGE && other.pages[p].as_ptr() == page.as_ptr() {
+                    done[j] = true;
+                    group.push(j);
+                }
+            }
+            f(s, page, &group);
+        }
+        s.done = done;
+        s.group = group;
+    }
+}
+
+fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    for (i, v) in x.iter().enumerate() {
+        acc[i % 8] += v;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+/// Scores of up to four queries against one page's keys (f16, `[dim][slot]`). Each
+/// query's scores come out the same whichever others share the call.
+fn scores(isa: Isa, q: &[&[f32]], keys: &[u16]) -> [[f32; PAGE]; 4] {
+    let mut out = [[0f32; PAGE]; 4];
+    macro_rules! n {
+        ($n:literal) => {{
+            let qs: [&[f32]; $n] = std::array::from_fn(|j| q[j]);
+            #[cfg(target_arch = "x86_64")]
+            if isa == Isa::Avx2 {
+                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+                let r = unsafe { super::avx2::page_scores::<$n>(qs, keys) };
+                out[..$n].copy_from_slice(&r);
+                return out;
+            }
+            out[..$n].copy_from_slice(&scores_portable::<$n>(qs, keys));
+        }};
+    }
+    match q.len() {
+        1 => n!(1),
+        2 => n!(2),
+        3 => n!(3),
+        _ => n!(4),
+    }
+    let _ = isa;
+    out
+}
+
+/// The portable twin of `avx2::page_scores`.
+fn scores_portable<const N: usize>(q: [&[f32]; N], keys: &[u16]) -> [[f32; PAGE]; N] {
+    let mut acc = [[0f32; PAGE]; N];
+    for (d, kd) in keys.chunks_exact(PAGE).enumerate() {
+        let k: [f32; PAGE] = std::array::from_fn(|s| half::f16::from_bits(kd[s]).to_f32());
+        for j in 0..N {
+            for s in 0..PAGE {
+                acc[j][s] = q[j][d].mul_add(k[s], acc[j][s]);
+            }
+        }
+    }
+    acc
+}
+
+/// `out += sum_s w[s] * values[s]`, slot by slot.
+fn weighted_values(isa: Isa, w: &[f32], values: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && out.len() == 64 {
+        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+        return unsafe { super::avx2::weighted_values_64(w, values, out) };
+    }
+    weighted_values_generic(isa, w, values, out);
+}
+
+#[inline(always)]
+fn weighted_values_body(w: &[f32], values: &[f32], out: &mut [f32]) {
+    let hd = out.len();
+    for (s, &ws) in w.iter().enumerate() {
+        for (o, v) in out.iter_mut().zip(&values[s * hd..(s + 1) * hd]) {
+            *o = ws.mul_add(*v, *o);
+        }
+    }
+}
+
+dispatched!(weighted_values_generic => weighted_values_body(w: &[f32], values: &[f32], out: &mut [f32]) -> ());
+dispatched!(merge => merge_body(parts: &[f32], hd: usize, out: &mut [f32]) -> ());
+
+/// f16 bits to floats.
+fn convert(isa: Isa, src: &[u16], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        // SAFETY: `Isa::Avx2` is only chosen on CPUs with F16C.
+        return unsafe { super::avx2::f16_to_f32(src, dst) };
+    }
+    let _ = isa;
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = half::f16::from_bits(*s).to_f32();
+    }
+}

@@ -1,0 +1,281 @@
+//! AVX2/FMA/F16C kernels (x86-64). Callers check `Isa::Avx2` first; each function mirrors
+//! its twin in `portable.rs` operation for operation.
+//!
+//! The `U4` inner loop: a 32-byte load of nibbles gives two sub-steps of eight rows;
+//! `vpmaddubsw` multiplies them (0..=15) with four activation bytes broadcast to every row
+//! and adds pairs into 16-bit sums. Eight sub-steps fit in 16 bits (8 x 2 x 15 x 127 =
+//! 30480), so one `vpmaddwd` per block widens them, and the block's scales apply in float.
+
+use super::packed::{BLOCK, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
+use super::quant::QRow;
+use std::arch::x86_64::*;
+
+#[inline(always)]
+unsafe fn bcast4(p: *const i8) -> __m256i {
+    // SAFETY: the caller points at 4 readable bytes.
+    unsafe { _mm256_set1_epi32(std::ptr::read_unaligned(p as *const i32)) }
+}
+
+#[inline(always)]
+unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_ROWS]; MR] {
+    let mut out = [[0f32; TILE_ROWS]; MR];
+    for (o, a) in out.iter_mut().zip(acc) {
+        // SAFETY: `o` is 8 floats.
+        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), a) };
+    }
+    out
+}
+
+/// `MR` activation rows against consecutive `U4` tiles (`tiles` holds whole tiles of
+/// `tile_bytes`); tile `t`'s results for row `m` go to `out[t * MR + m]`.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn u4_tiles<const MR: usize>(
+    tiles: &[u8],
+    tile_bytes: usize,
+    x: [QRow; MR],
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    let nb = tile_bytes / U4_BLOCK_BYTES;
+    let n = tiles.len() / tile_bytes;
+    assert!(nb * U4_BLOCK_BYTES == tile_bytes && out.len() >= n * MR);
+    for xr in &x {
+        assert!(xr.qs.len() >= nb * BLOCK && xr.d.len() >= nb && xr.s.len() >= nb);
+    }
+    for t in 0..n {
+        // SAFETY: tile t is inside `tiles`; the rest was checked above.
+        let acc = unsafe { u4_tile(tiles.as_ptr().add(t * tile_bytes), nb, &x) };
+        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn u4_tile<const MR: usize>(
+    w: *const u8,
+    nb: usize,
+    x: &[QRow; MR],
+) -> [[f32; TILE_ROWS]; MR] {
+    let mask = _mm256_set1_epi8(0x0F);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for j in 0..nb {
+        // SAFETY: block j lies inside `tile`; activation blocks were bounds-checked above.
+        unsafe {
+            let blk = w.add(j * U4_BLOCK_BYTES);
+            let mut isum = [_mm256_setzero_si256(); MR];
+            for c in 0..4 {
+                let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
+                let lo = _mm256_and_si256(v, mask);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask);
+                for m in 0..MR {
+                    let xp = x[m].qs.as_ptr().add(j * BLOCK + 8 * c);
+                    isum[m] = _mm256_add_epi16(isum[m], _mm256_maddubs_epi16(lo, bcast4(xp)));
+                    isum[m] =
+                        _mm256_add_epi16(isum[m], _mm256_maddubs_epi16(hi, bcast4(xp.add(4))));
+                }
+            }
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(128) as *const __m128i));
+            let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(144) as *const __m128i));
+            for m in 0..MR {
+                let f = _mm256_cvtepi32_ps(_mm256_madd_epi16(isum[m], ones));
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*x[m].d.get_unchecked(j)));
+                acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
+                acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*x[m].s.get_unchecked(j)), acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store(acc) }
+}
+
+/// As `u4_tiles`, for `S8` tiles.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn s8_tiles<const MR: usize>(
+    tiles: &[u8],
+    tile_bytes: usize,
+    x: [QRow; MR],
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    let nb = tile_bytes / S8_BLOCK_BYTES;
+    let n = tiles.len() / tile_bytes;
+    assert!(nb * S8_BLOCK_BYTES == tile_bytes && out.len() >= n * MR);
+    for xr in &x {
+        assert!(xr.qs.len() >= nb * BLOCK && xr.d.len() >= nb);
+    }
+    for t in 0..n {
+        // SAFETY: tile t is inside `tiles`; the rest was checked above.
+        let acc = unsafe { s8_tile(tiles.as_ptr().add(t * tile_bytes), nb, &x) };
+        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn s8_tile<const MR: usize>(
+    w: *const u8,
+    nb: usize,
+    x: &[QRow; MR],
+) -> [[f32; TILE_ROWS]; MR] {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for j in 0..nb {
+        // SAFETY: as in `u4_tile`.
+        unsafe {
+            let blk = w.add(j * S8_BLOCK_BYTES);
+            let mut isum = [_mm256_setzero_si256(); MR];
+            for s in 0..8 {
+                let wv = _mm256_loadu_si256(blk.add(32 * s) as *const __m256i);
+                // |w| as unsigned bytes (-128 becomes 128), and the sign moved onto x.
+                let wabs = _mm256_sign_epi8(wv, wv);
+                for m in 0..MR {
+                    let xb = bcast4(x[m].qs.as_ptr().add(j * BLOCK + 4 * s));
+                    let prod = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xb, wv));
+                    isum[m] = _mm256_add_epi32(isum[m], _mm256_madd_epi16(prod, ones));
+                }
+            }
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(256) as *const __m128i));
+            for m in 0..MR {
+                let f = _mm256_cvtepi32_ps(isum[m]);
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*x[m].d.get_unchecked(j)));
+                acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store(acc) }
+}
+
+/// As `u4_tiles`, for `F32` tiles (`[k][8]` floats each) and float activations.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn f32_tiles<const MR: usize>(
+    tiles: &[f32],
+    k: usize,
+    x: [&[f32]; MR],
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    let n = tiles.len() / (k * TILE_ROWS);
+    assert!(out.len() >= n * MR);
+    for xr in &x {
+        assert!(xr.len() >= k);
+    }
+    for t in 0..n {
+        // SAFETY: tile t is inside `tiles`; the rest was checked above.
+        let acc = unsafe { f32_tile(tiles.as_ptr().add(t * k * TILE_ROWS), k, &x) };
+        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn f32_tile<const MR: usize>(
+    tile: *const f32,
+    k: usize,
+    x: &[&[f32]; MR],
+) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for kk in 0..k {
+        // SAFETY: in bounds by the caller's checks.
+        unsafe {
+            let wv = _mm256_loadu_ps(tile.add(kk * TILE_ROWS));
+            for m in 0..MR {
+                acc[m] = _mm256_fmadd_ps(wv, _mm256_set1_ps(*x[m].get_unchecked(kk)), acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store(acc) }
+}
+
+/// f16 bits to floats.
+///
+/// # Safety
+/// The CPU must have F16C and AVX.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn f16_to_f32(src: &[u16], dst: &mut [f32]) {
+    let n = src.len().min(dst.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 <= n, within both slices.
+        unsafe {
+            let h = _mm_loadu_si128(src.as_ptr().add(i) as *const __m128i);
+            _mm256_storeu_ps(dst.as_mut_ptr().add(i), _mm256_cvtph_ps(h));
+        }
+        i += 8;
+    }
+    for j in i..n {
+        dst[j] = half::f16::from_bits(src[j]).to_f32();
+    }
+}
+
+/// Scores of `N` queries against one page's keys, stored transposed as f16 (`[dim][16]`):
+/// for each dimension, sixteen keys are converted once and meet every query.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn page_scores<const N: usize>(q: [&[f32]; N], keys: &[u16]) -> [[f32; 16]; N] {
+    let hd = keys.len() / 16;
+    for qj in &q {
+        assert!(qj.len() >= hd);
+    }
+    let mut lo = [_mm256_setzero_ps(); N];
+    let mut hi = [_mm256_setzero_ps(); N];
+    for d in 0..hd {
+        // SAFETY: d < hd, so 16 keys at d * 16 are inside `keys`; q was checked above.
+        unsafe {
+            let k = keys.as_ptr().add(d * 16);
+            let k0 = _mm256_cvtph_ps(_mm_loadu_si128(k as *const __m128i));
+            let k1 = _mm256_cvtph_ps(_mm_loadu_si128(k.add(8) as *const __m128i));
+            for j in 0..N {
+                let qd = _mm256_set1_ps(*q[j].get_unchecked(d));
+                lo[j] = _mm256_fmadd_ps(qd, k0, lo[j]);
+                hi[j] = _mm256_fmadd_ps(qd, k1, hi[j]);
+            }
+        }
+    }
+    let mut out = [[0f32; 16]; N];
+    for j in 0..N {
+        // SAFETY: 16 floats per output row.
+        unsafe {
+            _mm256_storeu_ps(out[j].as_mut_ptr(), lo[j]);
+            _mm256_storeu_ps(out[j].as_mut_ptr().add(8), hi[j]);
+        }
+    }
+    out
+}
+
+/// `out += sum_s w[s] * values[s]` for 64-wide values, with `out` held in registers.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn weighted_values_64(w: &[f32], values: &[f32], out: &mut [f32]) {
+    assert!(out.len() == 64 && values.len() >= w.len() * 64);
+    // SAFETY: bounds checked above.
+    unsafe {
+        let o = out.as_mut_ptr();
+        let mut acc = [_mm256_setzero_ps(); 8];
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a = _mm256_loadu_ps(o.add(8 * i));
+        }
+        for (s, &ws) in w.iter().enumerate() {
+            let wv = _mm256_set1_ps(ws);
+            let v = values.as_ptr().add(s * 64);
+            for (i, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v.add(8 * i)), *a);
+            }
+        }
+        for (i, a) in acc.iter().enumerate() {
+            _mm256_storeu_ps(o.add(8 * i), *a);
+        }
+    }
+}

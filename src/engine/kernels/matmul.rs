@@ -1,0 +1,147 @@
+//! `y = W x` for a batch of activation rows: tiles of eight weight rows are spread over the
+//! pool's threads, and each tile is multiplied with up to four activation rows at a time, so
+//! its weights are loaded once per four rows instead of once per row.
+
+use super::packed::{Format, PackedMatrix, TILE_ROWS};
+use super::pool::Pool;
+use super::quant::{QRow, QuantRows};
+use super::{Isa, SharedMut, portable};
+
+/// Activation rows per kernel call.
+const MAX_ROWS: usize = 4;
+/// Tiles per kernel call.
+const CHUNK_TILES: usize = 16;
+
+/// The activations a matrix is applied to, in the form its format needs.
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// For `U4` and `S8` weights.
+    Quant(&'a QuantRows),
+    /// For `F32` weights: `rows` rows of `cols` floats.
+    Float {
+        x: &'a [f32],
+        rows: usize,
+        cols: usize,
+    },
+}
+
+impl Input<'_> {
+    pub fn rows(&self) -> usize {
+        match self {
+            Input::Quant(q) => q.rows,
+            Input::Float { rows, .. } => *rows,
+        }
+    }
+}
+
+/// Whether results replace the output or are added to it (a residual connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    Store,
+    Add,
+}
+
+/// `out[c][n] (=|+=) sum_k W[n][k] x[c][k]` for every input row `c`; `out` is row-major
+/// with `w.rows` columns.
+pub fn matmul(pool: &Pool, isa: Isa, w: &PackedMatrix, x: Input, out: &mut [f32], write: Write) {
+    let rows = x.rows();
+    assert_eq!(out.len(), rows * w.rows, "matmul output size");
+    match x {
+        Input::Quant(q) => assert!(w.format != Format::F32 && q.cols == w.cols),
+        Input::Float { x, cols, .. } => {
+            assert!(w.format == Format::F32 && cols == w.cols && x.len() >= rows * cols)
+        }
+    }
+    let tiles = w.tiles();
+    let tasks = tiles.min(8 * pool.threads());
+    let out = SharedMut::new(out);
+    pool.run(tasks, &|task| {
+        let (from, to) = (task * tiles / tasks, (task + 1) * tiles / tasks);
+        let mut results = [[0f32; TILE_ROWS]; CHUNK_TILES * MAX_ROWS];
+        // A chunk of tiles stays in cache while every row block meets it.
+        for t0 in (from..to).step_by(CHUNK_TILES) {
+            let t1 = (t0 + CHUNK_TILES).min(to);
+            for c0 in (0..rows).step_by(MAX_ROWS) {
+                let mr = MAX_ROWS.min(rows - c0);
+                run_kernel(isa, w, t0..t1, x, c0, mr, &mut results);
+                for t in t0..t1 {
+                    let n0 = t * TILE_ROWS;
+                    let width = TILE_ROWS.min(w.rows - n0);
+                    for m in 0..mr {
+                        let y = &results[(t - t0) * mr + m];
+                        // SAFETY: tile t's columns belong to this task alone.
+                        let dst = unsafe { out.slice((c0 + m) * w.rows + n0, width) };
+                        match write {
+                            Write::Store => {
+                                dst.iter_mut().zip(y).for_each(|(d, v)| *d = *v);
+                            }
+                            Write::Add => dst.iter_mut().zip(y).for_each(|(d, v)| *d += v),
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Runs the kernel for tiles `tiles` and input rows `c0..c0 + mr`; tile `t`'s results for
+/// row `m` go to `out[(t - tiles.start) * mr + m]`.
+fn run_kernel(
+    isa: Isa,
+    w: &PackedMatrix,
+    tiles: std::ops::Range<usize>,
+    x: Input,
+    c0: usize,
+    mr: usize,
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    macro_rules! dispatch {
+        ($mr:literal) => {
+            kernel::<$mr>(isa, w, tiles, x, c0, out)
+        };
+    }
+    match mr {
+        1 => dispatch!(1),
+        2 => dispatch!(2),
+        3 => dispatch!(3),
+        _ => dispatch!(4),
+    }
+}
+
+fn kernel<const MR: usize>(
+    isa: Isa,
+    w: &PackedMatrix,
+    tiles: std::ops::Range<usize>,
+    x: Input,
+    c0: usize,
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    match x {
+        Input::Quant(q) => {
+            let rows: [QRow; MR] = std::array::from_fn(|m| q.row(c0 + m));
+            let bytes = w.tile_bytes();
+            let data = w.tiles_data(tiles);
+            match (isa, w.format) {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
+                (Isa::Avx2, Format::U4) => unsafe { super::avx2::u4_tiles(data, bytes, rows, out) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                (Isa::Avx2, _) => unsafe { super::avx2::s8_tiles(data, bytes, rows, out) },
+                (_, Format::U4) => portable::u4_tiles(data, bytes, rows, out),
+                _ => portable::s8_tiles(data, bytes, rows, out),
+            }
+        }
+        Input::Float { x, cols, .. } => {
+            let rows: [&[f32]; MR] =
+                std::array::from_fn(|m| &x[(c0 + m) * cols..(c0 + m + 1) * cols]);
+            let data = w.tiles_floats(tiles);
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                Isa::Avx2 => unsafe { super::avx2::f32_tiles(data, cols, rows, out) },
+                _ => portable::f32_tiles(data, cols, rows, out),
+            }
+        }
+    }
+}

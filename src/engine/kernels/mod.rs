@@ -1,0 +1,123 @@
+//! CPU compute for the local engine, with no model knowledge: packed weight formats, a
+//! multi-row quantized matmul, paged attention, the element-wise maths and a spinning thread
+//! pool.
+//!
+//! Every kernel exists twice: an AVX2/FMA version (x86-64, chosen at run time) and a portable
+//! one. Both do the same IEEE operations in the same order (integer dot products are exact,
+//! then the same fused multiply-adds), so results do not depend on the instruction set, the
+//! batch size or the thread count. That is what lets a batch of branches, a cached prefix and a
+//! cold prefill give bit-identical tokens.
+
+/// Defines `pub fn $name($args) -> $ret` that runs `$body` with AVX2 and FMA enabled when
+/// `isa` allows, else as portable code.
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $vis:vis $name:ident => $body:ident ($($a:ident: $t:ty),*) -> $ret:ty) => {
+        $(#[$doc])*
+        $vis fn $name(isa: $crate::engine::kernels::Isa, $($a: $t),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            if isa == $crate::engine::kernels::Isa::Avx2 {
+                #[target_feature(enable = "avx2,fma,f16c")]
+                unsafe fn fast($($a: $t),*) -> $ret {
+                    $body($($a),*)
+                }
+                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+                return unsafe { fast($($a),*) };
+            }
+            let _ = isa;
+            $body($($a),*)
+        }
+    };
+}
+
+pub mod attention;
+pub mod matmul;
+pub mod packed;
+pub mod pool;
+pub mod quant;
+pub mod vecmath;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod portable;
+
+use std::sync::OnceLock;
+
+/// Which kernels run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Plain Rust; any CPU.
+    Portable,
+    /// x86-64 with AVX2, FMA and F16C.
+    Avx2,
+}
+
+impl Isa {
+    /// The best instruction set this CPU has. `TLOOM_KERNELS=portable` forces the portable
+    /// kernels (to compare, or to rule out a SIMD fault).
+    pub fn detect() -> Isa {
+        static DETECTED: OnceLock<Isa> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            if std::env::var("TLOOM_KERNELS").is_ok_and(|v| v == "portable") {
+                return Isa::Portable;
+            }
+            if Isa::avx2_available() {
+                Isa::Avx2
+            } else {
+                Isa::Portable
+            }
+        })
+    }
+
+    /// Whether this CPU can run the AVX2 kernels.
+    pub fn avx2_available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+        }
+    }
+}
+
+/// A raw pointer that pool tasks use to write disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: users write disjoint ranges only (each task its own rows or columns), and the pool
+// joins every task before the buffer is read again.
+unsafe impl<T: Send> Send for SharedMut<T> {}
+unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+impl<T> SharedMut<T> {
+    pub(crate) fn new(slice: &mut [T]) -> SharedMut<T> {
+        SharedMut {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+        }
+    }
+
+    /// The elements `start..start + len`.
+    ///
+    /// # Safety
+    /// No two live slices from one `SharedMut` may overlap, and the buffer must outlive them.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn slice(&self, start: usize, len: usize) -> &mut [T] {
+        assert!(start + len <= self.len, "SharedMut range out of bounds");
+        // SAFETY: in bounds (checked); disjointness is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
+}

@@ -1,0 +1,285 @@
+//! Weight matrices repacked for the multi-row kernels: eight output rows interleaved per
+//! tile, four weights of each row side by side, so one 32-byte load feeds eight dot products
+//! and is reused for every activation row of a batch.
+//!
+//! Three formats:
+//! - `U4`: 4-bit unsigned weights with a scale and an offset per 32 (GGUF Q4_1 exactly, Q4_0
+//!   as offset -8 x scale). Per tile and block: 128 bytes of nibbles (chunk `c` holds
+//!   sub-step `2c` in its low nibbles and `2c + 1` in its high ones), 8 f16 scales, 8 f16
+//!   offsets.
+//! - `S8`: signed 8-bit weights with a scale per 32 (GGUF Q8_0; other quantizations are
+//!   requantized to it). Per tile and block: 256 bytes, then 8 f16 scales.
+//! - `F32`: plain floats, per tile `[k][8]` (F32, F16 and BF16 files, exact).
+//!
+//! In sub-step `s` (0..8) of a block, byte `i` of 32 holds row `i / 4` at column `4s + i % 4`.
+
+use half::f16;
+
+/// Output rows per tile.
+pub const TILE_ROWS: usize = 8;
+/// Weights per quantization block.
+pub const BLOCK: usize = 32;
+pub const U4_BLOCK_BYTES: usize = 128 + 16 + 16;
+pub const S8_BLOCK_BYTES: usize = 256 + 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    U4,
+    S8,
+    F32,
+}
+
+#[derive(Debug, Clone)]
+enum Storage {
+    Bytes(Vec<u8>),
+    Floats(Vec<f32>),
+}
+
+/// A (rows x cols) weight matrix, applied as `y = W x`.
+#[derive(Debug, Clone)]
+pub struct PackedMatrix {
+    pub format: Format,
+    pub rows: usize,
+    pub cols: usize,
+    storage: Storage,
+}
+
+/// One block of 32 weights of one row, as a file stores it.
+#[derive(Debug, Clone, Copy)]
+pub enum SourceBlock {
+    /// `d * q + m`, q in 0..16.
+    Affine4 { d: f16, m: f16, q: [u8; BLOCK] },
+    /// `d * q`, q in -128..128.
+    Signed8 { d: f16, q: [i8; BLOCK] },
+}
+
+impl PackedMatrix {
+    pub fn tiles(&self) -> usize {
+        self.rows.div_ceil(TILE_ROWS)
+    }
+
+    pub fn blocks_per_row(&self) -> usize {
+        self.cols / BLOCK
+    }
+
+    /// Bytes of one tile.
+    pub fn tile_bytes(&self) -> usize {
+        match self.format {
+            Format::U4 => self.blocks_per_row() * U4_BLOCK_BYTES,
+            Format::S8 => self.blocks_per_row() * S8_BLOCK_BYTES,
+            Format::F32 => self.cols * TILE_ROWS * 4,
+        }
+    }
+
+    /// Memory held by the weights.
+    pub fn bytes(&self) -> usize {
+        self.tiles() * self.tile_bytes()
+    }
+
+    /// The packed bytes of tile `t` (quantized formats).
+    pub(crate) fn tile_data(&self, t: usize) -> &[u8] {
+        self.tiles_data(t..t + 1)
+    }
+
+    /// The packed bytes of consecutive tiles (quantized formats).
+    pub(crate) fn tiles_data(&self, tiles: std::ops::Range<usize>) -> &[u8] {
+        match &self.storage {
+            Storage::Bytes(b) => &b[tiles.start * self.tile_bytes()..tiles.end * self.tile_bytes()],
+            Storage::Floats(_) => &[],
+        }
+    }
+
+    /// The floats of tile `t` (`F32`).
+    pub(crate) fn tile_floats(&self, t: usize) -> &[f32] {
+        self.tiles_floats(t..t + 1)
+    }
+
+    /// The floats of consecutive tiles (`F32`).
+    pub(crate) fn tiles_floats(&self, tiles: std::ops::Range<usize>) -> &[f32] {
+        let n = self.cols * TILE_ROWS;
+        match &self.storage {
+            Storage::Floats(f) => &f[tiles.start * n..tiles.end * n],
+            Storage::Bytes(_) => &[],
+        }
+    }
+
+    /// Packs a quantized matrix; `block(row, j)` gives block `j` of `row`. All blocks must
+    /// be of one kind (`Affine4` makes `U4`, `Signed8` makes `S8`).
+    pub fn from_blocks(
+        rows: usize,
+        cols: usize,
+        format: Format,
+        block: impl Fn(usize, usize) -> SourceBlock,
+    ) -> PackedMatrix {
+        assert!(cols.is_multiple_of(BLOCK) && format != Format::F32);
+        let mut m = PackedMatrix {
+            format,
+            rows,
+            cols,
+            storage: Storage::Bytes(Vec::new()),
+        };
+        let (tile_bytes, nb) = (m.tile_bytes(), m.blocks_per_row());
+        let mut data = vec![0u8; m.tiles() * tile_bytes];
+        for (t, tile) in data.chunks_exact_mut(tile_bytes).enumerate() {
+            for (j, out) in tile.chunks_exact_mut(tile_bytes / nb).enumerate() {
+                let blocks: Vec<Option<SourceBlock>> = (0..TILE_ROWS)
+                    .map(|r| (t * TILE_ROWS + r < rows).then(|| block(t * TILE_ROWS + r, j)))
+                    .collect();
+                match format {
+                    Format::U4 => pack_u4_block(&blocks, out),
+                    _ => pack_s8_block(&blocks, out),
+                }
+            }
+        }
+        m.storage = Storage::Bytes(data);
+        m
+    }
+
+    /// Packs plain floats (row-major `rows x cols`) as `F32`.
+    pub fn from_f32(rows: usize, cols: usize, w: &[f32]) -> PackedMatrix {
+        let tiles = rows.div_ceil(TILE_ROWS);
+        let mut data = vec![0f32; tiles * cols * TILE_ROWS];
+        for row in 0..rows {
+            let (t, r) = (row / TILE_ROWS, row % TILE_ROWS);
+            for k in 0..cols {
+                data[(t * cols + k) * TILE_ROWS + r] = w[row * cols + k];
+            }
+        }
+        PackedMatrix {
+            format: Format::F32,
+            rows,
+            cols,
+            storage: Storage::Floats(data),
+        }
+    }
+
+    /// Quantizes plain floats to `S8` (8-bit, one scale per 32 weights).
+    pub fn quantize_f32(rows: usize, cols: usize, w: &[f32]) -> PackedMatrix {
+        PackedMatrix::from_blocks(rows, cols, Format::S8, |row, j| {
+            let x = &w[row * cols + j * BLOCK..row * cols + (j + 1) * BLOCK];
+            quantize_block_s8(x)
+        })
+    }
+
+    /// Row `n` as floats (for embedding lookups).
+    pub fn row_f32(&self, n: usize, out: &mut [f32]) {
+        let (t, r) = (n / TILE_ROWS, n % TILE_ROWS);
+        match self.format {
+            Format::F32 => {
+                let tile = self.tile_floats(t);
+                for (k, o) in out.iter_mut().enumerate().take(self.cols) {
+                    *o = tile[k * TILE_ROWS + r];
+                }
+            }
+            Format::U4 => {
+                for (j, blk) in self.tile_data(t).chunks_exact(U4_BLOCK_BYTES).enumerate() {
+                    let d = f16_at(blk, 128 + 2 * r).to_f32();
+                    let m = f16_at(blk, 144 + 2 * r).to_f32();
+                    for k in 0..BLOCK {
+                        let s = k / 4;
+                        let byte = blk[32 * (s / 2) + r * 4 + k % 4];
+                        let q = if s % 2 == 0 { byte & 0x0F } else { byte >> 4 };
+                        out[j * BLOCK + k] = d * q as f32 + m;
+                    }
+                }
+            }
+            Format::S8 => {
+                for (j, blk) in self.tile_data(t).chunks_exact(S8_BLOCK_BYTES).enumerate() {
+                    let d = f16_at(blk, 256 + 2 * r).to_f32();
+                    for k in 0..BLOCK {
+                        let q = blk[32 * (k / 4) + r * 4 + k % 4] as i8;
+                        out[j * BLOCK + k] = d * q as f32;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn f16_at(bytes: &[u8], at: usize) -> f16 {
+    f16::from_bits(u16::from_le_bytes([bytes[at], bytes[at + 1]]))
+}
+
+fn pack_u4_block(blocks: &[Option<SourceBlock>], out: &mut [u8]) {
+    for (r, b) in blocks.iter().enumerate() {
+        let Some(SourceBlock::Affine4 { d, m, q }) = b else {
+            continue;
+        };
+        for (k, &qk) in q.iter().enumerate() {
+            let s = k / 4;
+            let at = 32 * (s / 2) + r * 4 + k % 4;
+            out[at] |= (qk & 0x0F) << (4 * (s % 2));
+        }
+        out[128 + 2 * r..130 + 2 * r].copy_from_slice(&d.to_bits().to_le_bytes());
+        out[144 + 2 * r..146 + 2 * r].copy_from_slice(&m.to_bits().to_le_bytes());
+    }
+}
+
+fn pack_s8_block(blocks: &[Option<SourceBlock>], out: &mut [u8]) {
+    for (r, b) in blocks.iter().enumerate() {
+        let Some(SourceBlock::Signed8 { d, q }) = b else {
+            continue;
+        };
+        for (k, &qk) in q.iter().enumerate() {
+            out[32 * (k / 4) + r * 4 + k % 4] = qk as u8;
+        }
+        out[256 + 2 * r..258 + 2 * r].copy_from_slice(&d.to_bits().to_le_bytes());
+    }
+}
+
+/// Q8_0-style quantization of 32 floats: scale max|x| / 127, round to nearest.
+pub fn quantize_block_s8(x: &[f32]) -> SourceBlock {
+    let amax = x.iter().fold(0f32, |a, v| a.max(v.abs()));
+    let d = f16::from_f32(amax / 127.0);
+    let inv = if d.to_f32() > 0.0 {
+        1.0 / d.to_f32()
+    } else {
+        0.0
+    };
+    let mut q = [0i8; BLOCK];
+    for (o, v) in q.iter_mut().zip(x) {
+        *o = (v * inv).round().clamp(-127.0, 127.0) as i8;
+    }
+    SourceBlock::Signed8 { d, q }
+}
+
+/// Block `j` of a row stored as GGUF Q4_1 (d, m, 16 bytes of nibbles).
+pub fn q4_1_block(raw: &[u8]) -> SourceBlock {
+    let mut q = [0u8; BLOCK];
+    for (i, &b) in raw[4..20].iter().enumerate() {
+        q[i] = b & 0x0F;
+        q[i + 16] = b >> 4;
+    }
+    SourceBlock::Affine4 {
+        d: f16_at(raw, 0),
+        m: f16_at(raw, 2),
+        q,
+    }
+}
+
+/// A GGUF Q4_0 block (d, 16 bytes of nibbles, value d * (q - 8)) as an affine block.
+pub fn q4_0_block(raw: &[u8]) -> SourceBlock {
+    let mut q = [0u8; BLOCK];
+    for (i, &b) in raw[2..18].iter().enumerate() {
+        q[i] = b & 0x0F;
+        q[i + 16] = b >> 4;
+    }
+    let d = f16_at(raw, 0);
+    SourceBlock::Affine4 {
+        d,
+        m: f16::from_f32(-8.0 * d.to_f32()),
+        q,
+    }
+}
+
+/// A GGUF Q8_0 block (d, 32 signed bytes).
+pub fn q8_0_block(raw: &[u8]) -> SourceBlock {
+    let mut q = [0i8; BLOCK];
+    for (o, b) in q.iter_mut().zip(&raw[2..2 + BLOCK]) {
+        *o = *b as i8;
+    }
+    SourceBlock::Signed8 {
+        d: f16_at(raw, 0),
+        q,
+    }
+}

@@ -1,0 +1,103 @@
+//! The portable kernels: plain Rust doing exactly the arithmetic of the SIMD ones (exact
+//! integer block sums, then the same fused multiply-adds in the same order), so both give
+//! bit-identical results.
+
+use super::packed::{BLOCK, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
+use super::quant::QRow;
+use half::f16;
+
+fn f16_at(bytes: &[u8], at: usize) -> f32 {
+    f16::from_bits(u16::from_le_bytes([bytes[at], bytes[at + 1]])).to_f32()
+}
+
+/// Eight rows of a `U4` tile against `MR` quantized activation rows.
+fn u4_tile<const MR: usize>(tile: &[u8], x: [QRow; MR]) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [[0f32; TILE_ROWS]; MR];
+    for (j, blk) in tile.chunks_exact(U4_BLOCK_BYTES).enumerate() {
+        for (m, xr) in x.iter().enumerate() {
+            let xq = &xr.qs[j * BLOCK..(j + 1) * BLOCK];
+            for r in 0..TILE_ROWS {
+                let mut isum = 0i32;
+                for (k, &xk) in xq.iter().enumerate() {
+                    let s = k / 4;
+                    let byte = blk[32 * (s / 2) + r * 4 + k % 4];
+                    let q = (byte >> (4 * (s % 2))) & 0x0F;
+                    isum += q as i32 * xk as i32;
+                }
+                let scale = f16_at(blk, 128 + 2 * r) * xr.d[j];
+                acc[m][r] = (isum as f32).mul_add(scale, acc[m][r]);
+                acc[m][r] = f16_at(blk, 144 + 2 * r).mul_add(xr.s[j], acc[m][r]);
+            }
+        }
+    }
+    acc
+}
+
+/// Eight rows of an `S8` tile against `MR` quantized activation rows.
+fn s8_tile<const MR: usize>(tile: &[u8], x: [QRow; MR]) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [[0f32; TILE_ROWS]; MR];
+    for (j, blk) in tile.chunks_exact(S8_BLOCK_BYTES).enumerate() {
+        for (m, xr) in x.iter().enumerate() {
+            let xq = &xr.qs[j * BLOCK..(j + 1) * BLOCK];
+            for r in 0..TILE_ROWS {
+                let mut isum = 0i32;
+                for (k, &xk) in xq.iter().enumerate() {
+                    let q = blk[32 * (k / 4) + r * 4 + k % 4] as i8;
+                    isum += q as i32 * xk as i32;
+                }
+                let scale = f16_at(blk, 256 + 2 * r) * xr.d[j];
+                acc[m][r] = (isum as f32).mul_add(scale, acc[m][r]);
+            }
+        }
+    }
+    acc
+}
+
+/// Eight rows of an `F32` tile (`[k][8]`) against `MR` float activation rows.
+fn f32_tile<const MR: usize>(tile: &[f32], x: [&[f32]; MR]) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [[0f32; TILE_ROWS]; MR];
+    for (k, w) in tile.chunks_exact(TILE_ROWS).enumerate() {
+        for (m, xr) in x.iter().enumerate() {
+            for r in 0..TILE_ROWS {
+                acc[m][r] = w[r].mul_add(xr[k], acc[m][r]);
+            }
+        }
+    }
+    acc
+}
+
+/// `u4_tile` over consecutive tiles, as `avx2::u4_tiles`.
+pub(crate) fn u4_tiles<const MR: usize>(
+    tiles: &[u8],
+    tile_bytes: usize,
+    x: [QRow; MR],
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    for (t, tile) in tiles.chunks_exact(tile_bytes).enumerate() {
+        out[t * MR..(t + 1) * MR].copy_from_slice(&u4_tile(tile, x));
+    }
+}
+
+/// `s8_tile` over consecutive tiles.
+pub(crate) fn s8_tiles<const MR: usize>(
+    tiles: &[u8],
+    tile_bytes: usize,
+    x: [QRow; MR],
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    for (t, tile) in tiles.chunks_exact(tile_bytes).enumerate() {
+        out[t * MR..(t + 1) * MR].copy_from_slice(&s8_tile(tile, x));
+    }
+}
+
+/// `f32_tile` over consecutive tiles.
+pub(crate) fn f32_tiles<const MR: usize>(
+    tiles: &[f32],
+    k: usize,
+    x: [&[f32]; MR],
+    out: &mut [[f32; TILE_ROWS]],
+) {
+    for (t, tile) in tiles.chunks_exact(k * TILE_ROWS).enumerate() {
+        out[t * MR..(t + 1) * MR].copy_from_slice(&f32_tile(tile, x));
+    }
+}
