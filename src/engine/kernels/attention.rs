@@ -145,9 +145,6 @@ fn merge_body(parts: &[f32], hd: usize, out: &mut [f32]) {
     out.iter_mut().for_each(|o| *o *= inv);
 }
 
-/// What `for_page_groups` calls: scratch, the page, the rows sharing it.
-type PageVisit<'a> = dyn FnMut(&mut Scratch, &[u16], &[usize]) + 'a;
-
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
@@ -155,11 +152,17 @@ thread_local! {
 #[derive(Default)]
 struct Scratch {
     scores: Vec<f32>,
+    /// Values of the task's distinct pages as floats, `PAGE * head_dim` each.
     values: Vec<f32>,
     live: Vec<usize>,
-    done: Vec<bool>,
-    group: Vec<usize>,
+    /// The distinct pages of the span: (a row that holds it, page index).
+    distinct: Vec<(usize, usize)>,
+    /// Per live row and page of the span: its index in `distinct`, or `NONE`.
+    page_of: Vec<u32>,
+    users: Vec<usize>,
 }
+
+const NONE: u32 = u32::MAX;
 
 struct Ctx<'a> {
     isa: Isa,
@@ -190,36 +193,36 @@ impl Ctx<'_> {
             return;
         }
         let live = std::mem::take(&mut s.live);
+        let end = live
+            .iter()
+            .map(|&r| self.rows[r].pos + 1)
+            .max()
+            .unwrap_or(0);
+        let n_pages = (end.min(start + SPAN) - start).div_ceil(PAGE);
+        self.find_distinct_pages(&live, start / PAGE, n_pages, s);
         s.scores.resize(live.len() * g * SPAN, 0.0);
-        s.values.resize(PAGE * hd, 0.0);
         let at = self.shape.keys_at(self.layer, h);
-        let end = (start + SPAN).min(
-            live.iter()
-                .map(|&r| self.rows[r].pos + 1)
-                .max()
-                .unwrap_or(0),
-        );
-        // Scores, page by page, for all the rows that share each page at once.
-        for p in start / PAGE..end.div_ceil(PAGE) {
-            self.for_page_groups(&live, p, s, &mut |s, page, group| {
-                let keys = &page[at..at + hd * PAGE];
-                let queries = group.len() * g;
-                for c in (0..queries).step_by(4) {
-                    let n = (queries - c).min(4);
-                    let qs: [&[f32]; 4] = std::array::from_fn(|k| {
-                        let (i, qg) = (group[(c + k.min(n - 1)) / g], (c + k.min(n - 1)) % g);
-                        &self.q[(live[i] * self.n_head + h * g + qg) * hd..][..hd]
-                    });
-                    let out = scores(self.isa, &qs[..n], keys);
-                    for (k, o) in out.iter().enumerate().take(n) {
-                        let (i, qg) = (group[(c + k) / g], (c + k) % g);
-                        let valid = (self.rows[live[i]].pos + 1 - p * PAGE).min(PAGE);
-                        let sc = &mut s.scores[(i * g + qg) * SPAN + (p * PAGE - start)..][..PAGE];
-                        sc[..valid].copy_from_slice(&o[..valid]);
-                        sc[valid..].fill(f32::NEG_INFINITY);
+        // Scores: each distinct page meets every query that sees it, four at a time.
+        for d in 0..s.distinct.len() {
+            let (holder, p) = s.distinct[d];
+            let keys = &self.rows[holder].pages[p][at..at + hd * PAGE];
+            let slot = p - start / PAGE;
+            s.users.clear();
+            s.users
+                .extend((0..live.len()).filter(|&i| s.page_of[i * n_pages + slot] == d as u32));
+            let mut chunk = [(0usize, 0usize); 4];
+            let mut n = 0;
+            for ui in 0..s.users.len() {
+                for qg in 0..g {
+                    chunk[n] = (s.users[ui], qg);
+                    n += 1;
+                    if n == 4 || (ui + 1 == s.users.len() && qg + 1 == g) {
+                        let at_page = (p * PAGE, start);
+                        self.score_chunk(&chunk[..n], &live, h, keys, at_page, &mut s.scores);
+                        n = 0;
                     }
                 }
-            });
+            }
         }
         // Softmax over the span per query.
         for (i, &r) in live.iter().enumerate() {
@@ -230,27 +233,90 @@ impl Ctx<'_> {
                 vecmath::exp_shifted(self.isa, sc, m);
                 let dst = self.partial(partials, r, h * g + qg, span);
                 dst[0] = m;
-                dst[1] = sum(sc);
+                dst[1] = vecmath::sum(self.isa, sc);
                 dst[2..].fill(0.0);
             }
         }
-        // The weighted values, page by page.
-        for p in start / PAGE..end.div_ceil(PAGE) {
-            self.for_page_groups(&live, p, s, &mut |s, page, group| {
-                let values = &page[at + hd * PAGE..at + 2 * hd * PAGE];
-                convert(self.isa, values, &mut s.values);
-                for &i in group {
-                    let r = live[i];
-                    let valid = (self.rows[r].pos + 1 - p * PAGE).min(PAGE);
-                    for qg in 0..g {
-                        let w = &s.scores[(i * g + qg) * SPAN + (p * PAGE - start)..][..valid];
-                        let dst = self.partial(partials, r, h * g + qg, span);
-                        weighted_values(self.isa, w, &s.values, &mut dst[2..]);
-                    }
-                }
-            });
+        // Values: each distinct page converted once, then every query sums over its pages.
+        s.values.resize(s.distinct.len() * PAGE * hd, 0.0);
+        for (d, &(holder, p)) in s.distinct.iter().enumerate() {
+            let v = &self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE];
+            convert(
+                self.isa,
+                v,
+                &mut s.values[d * PAGE * hd..(d + 1) * PAGE * hd],
+            );
+        }
+        for (i, &r) in live.iter().enumerate() {
+            let len = (self.rows[r].pos + 1 - start).min(SPAN);
+            let pages = &s.page_of[i * n_pages..i * n_pages + len.div_ceil(PAGE)];
+            for qg in 0..g {
+                let w = &s.scores[(i * g + qg) * SPAN..][..len];
+                let dst = self.partial(partials, r, h * g + qg, span);
+                weighted_values(self.isa, w, pages, &s.values, &mut dst[2..]);
+            }
         }
         s.live = live;
+    }
+
+    /// Scores of the queries `chunk` (live row index, head in group) against the page that
+    /// starts at position `page_start` of the span starting at `span_start`; positions past a
+    /// row's own are set to -inf.
+    fn score_chunk(
+        &self,
+        chunk: &[(usize, usize)],
+        live: &[usize],
+        h: usize,
+        keys: &[u16],
+        (page_start, span_start): (usize, usize),
+        scores: &mut [f32],
+    ) {
+        let offset = page_start - span_start;
+        let (hd, g) = (self.shape.head_dim, self.group);
+        let qs: [&[f32]; 4] = std::array::from_fn(|k| {
+            let (i, qg) = chunk[k.min(chunk.len() - 1)];
+            &self.q[(live[i] * self.n_head + h * g + qg) * hd..][..hd]
+        });
+        let out = page_scores(self.isa, &qs[..chunk.len()], keys);
+        for (&(i, qg), o) in chunk.iter().zip(&out) {
+            let dst: &mut [f32; PAGE] = (&mut scores[(i * g + qg) * SPAN + offset..][..PAGE])
+                .try_into()
+                .expect("a page of scores");
+            *dst = *o;
+            let valid = self.rows[live[i]].pos + 1 - page_start;
+            if valid < PAGE {
+                dst[valid..].fill(f32::NEG_INFINITY);
+            }
+        }
+    }
+
+    /// Fills `s.distinct` and `s.page_of` for pages `first..first + n` of the live rows.
+    fn find_distinct_pages(&self, live: &[usize], first: usize, n: usize, s: &mut Scratch) {
+        s.distinct.clear();
+        s.page_of.clear();
+        s.page_of.resize(live.len() * n, NONE);
+        for slot in 0..n {
+            let p = first + slot;
+            let from = s.distinct.len();
+            for (i, &r) in live.iter().enumerate() {
+                let row = &self.rows[r];
+                if row.pos < p * PAGE {
+                    continue;
+                }
+                let ptr = row.pages[p].as_ptr();
+                let found = s.distinct[from..]
+                    .iter()
+                    .position(|&(holder, _)| self.rows[holder].pages[p].as_ptr() == ptr);
+                let d = match found {
+                    Some(k) => from + k,
+                    None => {
+                        s.distinct.push((r, p));
+                        s.distinct.len() - 1
+                    }
+                };
+                s.page_of[i * n + slot] = d as u32;
+            }
+        }
     }
 
     /// The partial `[m, l, o...]` of (row, head, span).
@@ -271,46 +337,11 @@ impl Ctx<'_> {
             )
         }
     }
-
-    /// Calls `f(scratch, page, rows)` for each distinct page at index `p` among the `live`
-    /// rows that reach it, with the indices (into `live`) of the rows sharing it.
-    fn for_page_groups(&self, live: &[usize], p: usize, s: &mut Scratch, f: &mut PageVisit) {
-        let mut done = std::mem::take(&mut s.done);
-        let mut group = std::mem::take(&mut s.group);
-        done.clear();
-        done.resize(live.len(), false);
-        for i in 0..live.len() {
-            let row = &self.rows[live[i]];
-            if done[i] || row.pos < p * PAGE {
-                continue;
-            }
-            let page = row.pages[p];
-            group.clear();
-            for j in i..live.len() {
-                let other = &self.rows[live[j]];
-                if !done[j] && other.pos >= p * PAGE && other.pages[p].as_ptr() == page.as_ptr() {
-                    done[j] = true;
-                    group.push(j);
-                }
-            }
-            f(s, page, &group);
-        }
-        s.done = done;
-        s.group = group;
-    }
-}
-
-fn sum(x: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    for (i, v) in x.iter().enumerate() {
-        acc[i % 8] += v;
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 /// Scores of up to four queries against one page's keys (f16, `[dim][slot]`). Each
 /// query's scores come out the same whichever others share the call.
-fn scores(isa: Isa, q: &[&[f32]], keys: &[u16]) -> [[f32; PAGE]; 4] {
+fn page_scores(isa: Isa, q: &[&[f32]], keys: &[u16]) -> [[f32; PAGE]; 4] {
     let mut out = [[0f32; PAGE]; 4];
     macro_rules! n {
         ($n:literal) => {{
@@ -349,27 +380,31 @@ fn scores_portable<const N: usize>(q: [&[f32]; N], keys: &[u16]) -> [[f32; PAGE]
     acc
 }
 
-/// `out += sum_s w[s] * values[s]`, slot by slot.
-fn weighted_values(isa: Isa, w: &[f32], values: &[f32], out: &mut [f32]) {
+/// `out += sum_t w[t] * v[t]` over a span, where the values of positions `16p..16p + 16`
+/// are page `pages[p]` of `arena` (floats, `[slot][dim]`).
+fn weighted_values(isa: Isa, w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 && out.len() == 64 {
         // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-        return unsafe { super::avx2::weighted_values_64(w, values, out) };
+        return unsafe { super::avx2::weighted_values_64(w, pages, arena, out) };
     }
-    weighted_values_generic(isa, w, values, out);
+    weighted_values_generic(isa, w, pages, arena, out);
 }
 
 #[inline(always)]
-fn weighted_values_body(w: &[f32], values: &[f32], out: &mut [f32]) {
+fn weighted_values_body(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) {
     let hd = out.len();
-    for (s, &ws) in w.iter().enumerate() {
-        for (o, v) in out.iter_mut().zip(&values[s * hd..(s + 1) * hd]) {
-            *o = ws.mul_add(*v, *o);
+    for (ws, &page) in w.chunks(PAGE).zip(pages) {
+        let values = &arena[page as usize * PAGE * hd..(page as usize + 1) * PAGE * hd];
+        for (s, &wt) in ws.iter().enumerate() {
+            for (o, v) in out.iter_mut().zip(&values[s * hd..(s + 1) * hd]) {
+                *o = wt.mul_add(*v, *o);
+            }
         }
     }
 }
 
-dispatched!(weighted_values_generic => weighted_values_body(w: &[f32], values: &[f32], out: &mut [f32]) -> ());
+dispatched!(weighted_values_generic => weighted_values_body(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) -> ());
 dispatched!(merge => merge_body(parts: &[f32], hd: usize, out: &mut [f32]) -> ());
 
 /// f16 bits to floats.

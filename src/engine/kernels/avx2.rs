@@ -253,13 +253,18 @@ pub(crate) unsafe fn page_scores<const N: usize>(q: [&[f32]; N], keys: &[u16]) -
     out
 }
 
-/// `out += sum_s w[s] * values[s]` for 64-wide values, with `out` held in registers.
+/// `out += sum_t w[t] * v[t]` for 64-wide values over a span: position `t`'s values are
+/// slot `t % 16` of page `pages[t / 16]` in `arena`. `out` stays in registers throughout.
 ///
 /// # Safety
 /// The CPU must have AVX2 and FMA.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn weighted_values_64(w: &[f32], values: &[f32], out: &mut [f32]) {
-    assert!(out.len() == 64 && values.len() >= w.len() * 64);
+pub(crate) unsafe fn weighted_values_64(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) {
+    const PAGE: usize = 16;
+    assert!(out.len() == 64 && pages.len() >= w.len().div_ceil(PAGE));
+    for &p in pages {
+        assert!((p as usize + 1) * PAGE * 64 <= arena.len());
+    }
     // SAFETY: bounds checked above.
     unsafe {
         let o = out.as_mut_ptr();
@@ -267,11 +272,14 @@ pub(crate) unsafe fn weighted_values_64(w: &[f32], values: &[f32], out: &mut [f3
         for (i, a) in acc.iter_mut().enumerate() {
             *a = _mm256_loadu_ps(o.add(8 * i));
         }
-        for (s, &ws) in w.iter().enumerate() {
-            let wv = _mm256_set1_ps(ws);
-            let v = values.as_ptr().add(s * 64);
-            for (i, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v.add(8 * i)), *a);
+        for (ws, &p) in w.chunks(PAGE).zip(pages) {
+            let page = arena.as_ptr().add(p as usize * PAGE * 64);
+            for (s, &wt) in ws.iter().enumerate() {
+                let wv = _mm256_set1_ps(wt);
+                let v = page.add(s * 64);
+                for (i, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v.add(8 * i)), *a);
+                }
             }
         }
         for (i, a) in acc.iter().enumerate() {

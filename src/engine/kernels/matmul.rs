@@ -71,11 +71,17 @@ pub fn matmul(pool: &Pool, isa: Isa, w: &PackedMatrix, x: Input, out: &mut [f32]
                         let y = &results[(t - t0) * mr + m];
                         // SAFETY: tile t's columns belong to this task alone.
                         let dst = unsafe { out.slice((c0 + m) * w.rows + n0, width) };
-                        match write {
-                            Write::Store => {
-                                dst.iter_mut().zip(y).for_each(|(d, v)| *d = *v);
+                        if width == TILE_ROWS {
+                            let d: &mut [f32; TILE_ROWS] = dst.try_into().expect("a full tile");
+                            match write {
+                                Write::Store => *d = *y,
+                                Write::Add => (0..TILE_ROWS).for_each(|i| d[i] += y[i]),
                             }
-                            Write::Add => dst.iter_mut().zip(y).for_each(|(d, v)| *d += v),
+                        } else {
+                            match write {
+                                Write::Store => dst.copy_from_slice(&y[..width]),
+                                Write::Add => dst.iter_mut().zip(y).for_each(|(d, v)| *d += v),
+                            }
                         }
                     }
                 }

@@ -79,6 +79,27 @@ fn sum_squares(x: &[f32]) -> f32 {
 }
 
 #[inline(always)]
+fn sum_body(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            acc[l] += c[l];
+        }
+    }
+    for (l, v) in rest.iter().enumerate() {
+        acc[l] += v;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+dispatched! {
+    /// The sum, over eight lanes in a fixed order.
+    pub sum => sum_body(x: &[f32]) -> f32
+}
+
+#[inline(always)]
 fn rms_norm_body(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     let inv = 1.0 / (sum_squares(x) / x.len() as f32 + eps).sqrt();
     for ((o, v), g) in out.iter_mut().zip(x).zip(w) {
