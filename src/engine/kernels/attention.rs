@@ -18,6 +18,8 @@ pub const PAGE: usize = 16;
 pub const SPAN: usize = 256;
 /// Query rows per task.
 const ROW_BLOCK: usize = 32;
+/// Pages whose values are summed together (their floats fit in L1).
+const VALUE_BLOCK: usize = 4;
 
 /// Where a layer and head's keys and values sit in a page: keys transposed (`[dim][slot]`),
 /// then values (`[slot][dim]`), as f16 bits.
@@ -237,23 +239,29 @@ impl Ctx<'_> {
                 dst[2..].fill(0.0);
             }
         }
-        // Values: each distinct page converted once, then every query sums over its pages.
+        // Values, a few pages at a time so that they stay in L1 while every query meets them:
+        // each distinct page converted once, each query's sums kept in registers per block.
         s.values.resize(s.distinct.len() * PAGE * hd, 0.0);
-        for (d, &(holder, p)) in s.distinct.iter().enumerate() {
-            let v = &self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE];
-            convert(
-                self.isa,
-                v,
-                &mut s.values[d * PAGE * hd..(d + 1) * PAGE * hd],
-            );
-        }
-        for (i, &r) in live.iter().enumerate() {
-            let len = (self.rows[r].pos + 1 - start).min(SPAN);
-            let pages = &s.page_of[i * n_pages..i * n_pages + len.div_ceil(PAGE)];
-            for qg in 0..g {
-                let w = &s.scores[(i * g + qg) * SPAN..][..len];
-                let dst = self.partial(partials, r, h * g + qg, span);
-                weighted_values(self.isa, w, pages, &s.values, &mut dst[2..]);
+        for b0 in (0..n_pages).step_by(VALUE_BLOCK) {
+            let b1 = (b0 + VALUE_BLOCK).min(n_pages);
+            for (d, &(holder, p)) in s.distinct.iter().enumerate() {
+                if (b0..b1).contains(&(p - start / PAGE)) {
+                    let v = &self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE];
+                    convert(self.isa, v, &mut s.values[d * PAGE * hd..(d + 1) * PAGE * hd]);
+                }
+            }
+            for (i, &r) in live.iter().enumerate() {
+                let len = (self.rows[r].pos + 1 - start).min(SPAN);
+                if len <= b0 * PAGE {
+                    continue;
+                }
+                let to = len.min(b1 * PAGE);
+                let pages = &s.page_of[i * n_pages + b0..i * n_pages + to.div_ceil(PAGE)];
+                for qg in 0..g {
+                    let w = &s.scores[(i * g + qg) * SPAN + b0 * PAGE..][..to - b0 * PAGE];
+                    let dst = self.partial(partials, r, h * g + qg, span);
+                    weighted_values(self.isa, w, pages, &s.values, &mut dst[2..]);
+                }
             }
         }
         s.live = live;

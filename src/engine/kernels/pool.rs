@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long an idle worker spins before it sleeps.
-const SPIN: Duration = Duration::from_micros(300);
+const SPIN: Duration = Duration::from_millis(3);
 
 type Task = dyn Fn(usize) + Sync;
 

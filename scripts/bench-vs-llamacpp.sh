@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tloom's local engine against llama.cpp on the same GGUF, the same threads and the same
+# work, in one go: `tloom bench loom-session` and `tloom bench engine` beside
+# scripts/bench-llamacpp.py (llama-cpp-python, its own prefix reuse and state save/load).
+# Prints both results as JSON and the ratios; the table in docs/performance.md comes from it.
+#
+#   scripts/bench-vs-llamacpp.sh            # session and engine benchmarks
+#   scripts/bench-vs-llamacpp.sh session    # only the loom session
+#
+# Builds tloom in release mode, fetches the default model (tloom model fetch) and reuses the
+# llama-cpp-python venv of scripts/start-test-server.sh (built there on first use, minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what="${1:-all}"
+threads="${TLOOM_BENCH_THREADS:-2}"
+log() { echo "bench-vs-llamacpp: $*" >&2; }
+
+cargo build --release --quiet
+tloom=target/release/tloom
+model="$("$tloom" model fetch 2>/dev/null | tail -n 1)"
+[[ -f "$model" ]] || { log "could not fetch the default model"; exit 1; }
+scripts/start-test-server.sh install
+cache_root="${TLOOM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tloom}"
+python="${TLOOM_LLAMA_VENV:-$cache_root/venvs/llama-server}/bin/python"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+if [[ "$what" == all || "$what" == session ]]; then
+    log "loom session: tloom"
+    "$tloom" --threads "$threads" bench loom-session --json >"$out/tloom-session.json"
+    log "loom session: llama.cpp, prefix reuse"
+    "$python" scripts/bench-llamacpp.py "$model" --threads "$threads" --session --json \
+        >"$out/llamacpp-session.json"
+    log "loom session: llama.cpp, prefix reuse and state save/load"
+    "$python" scripts/bench-llamacpp.py "$model" --threads "$threads" --session --state --json \
+        >"$out/llamacpp-session-state.json"
+fi
+if [[ "$what" == all || "$what" == engine ]]; then
+    log "engine: tloom"
+    "$tloom" --threads "$threads" bench engine --json >"$out/tloom-engine.json"
+    log "engine: llama.cpp"
+    "$python" scripts/bench-llamacpp.py "$model" --threads "$threads" --json \
+        >"$out/llamacpp-engine.json"
+fi
+
+python3 - "$out" <<'PY'
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+t, l = load("tloom-session.json"), load("llamacpp-session.json")
+s = load("llamacpp-session-state.json")
+if t and l:
+    # Compare with llama.cpp's faster way of reusing its cache.
+    if s and s["wall_s"] < l["wall_s"]:
+        l, s = s, l
+    print("loom session (1000-token root, 6 rounds of 4 x 48 tokens)")
+    print(json.dumps({"tloom": t, "llama.cpp": l, "llama.cpp, other reuse": s}, indent=2))
+    cached = lambda r: max(r["ttft_ms"][1:])
+    print(f"  wall            {t['wall_s']:7.2f} s  vs {l['wall_s']:7.2f} s   ratio {t['wall_s'] / l['wall_s']:.2f}")
+    print(f"  first token, cached ancestry (worst of rounds 2-6)  {cached(t):6.0f} ms vs {cached(l):6.0f} ms")
+    print(f"  decode          {t['decode_tok_s']:7.1f} tok/s vs {l['decode_tok_s']:7.1f}   ratio {t['decode_tok_s'] / l['decode_tok_s']:.2f}")
+    print(f"  peak RSS        {t['peak_rss_mb']:7.0f} MB  vs {l['peak_rss_mb']:7.0f} MB")
+t, l = load("tloom-engine.json"), load("llamacpp-engine.json")
+if t and l:
+    print("engine (512-token prompt, 64 decoded tokens)")
+    print(json.dumps({"tloom": t, "llama.cpp": l}, indent=2))
+    print(f"  prefill         {t['prefill_tok_s']:7.1f} tok/s vs {l['prefill_tok_s']:7.1f}   ratio {t['prefill_tok_s'] / l['prefill_tok_s']:.2f}")
+    print(f"  decode, 1 stream {t['decode_tok_s']:6.1f} tok/s vs {l['decode_tok_s']:7.1f}   ratio {t['decode_tok_s'] / l['decode_tok_s']:.2f}")
+    for n, rate in t["batched_decode_tok_s"]:
+        print(f"  decode, batch of {n}: {rate:6.1f} tok/s aggregate = {rate / t['decode_tok_s']:.2f} x tloom's single stream")
+PY
