@@ -49,6 +49,7 @@ pub fn loader_for(config: &Config, choice: &BackendChoice) -> Result<(String, Lo
                 .or_else(|| c.model.clone()),
             tokenizer: choice.tokenizer.clone().or_else(|| c.tokenizer.clone()),
             threads: choice.threads.or(c.threads),
+            prefix_cache_mb: c.prefix_cache_mb,
             ..LocalModelSpec::default()
         }),
         BackendConfig::OpenAiCompletions(c) => {

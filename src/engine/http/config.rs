@@ -31,9 +31,13 @@ pub struct CandleConfig {
     /// A `tokenizer.json`, when the model does not carry its tokenizer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<PathBuf>,
-    /// CPU threads; absent means candle's default.
+    /// CPU threads; absent means one per core.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// Memory for the KV pages of earlier prompts and branches (MB; 0 turns the prefix cache
+    /// off); absent means 512.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_cache_mb: Option<usize>,
 }
 
 /// Which request fields a server accepts beyond OpenAI's own.
