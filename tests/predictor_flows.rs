@@ -360,6 +360,41 @@ fn exact_duplicate_siblings_are_counted() {
 }
 
 #[test]
+fn exact_duplicate_leaves_fold_into_the_first_and_ones_worked_on_stay() {
+    let mut app = ready(
+        "\"A\" #1 [*]\n  \" b\" #2\n  \" c\" #3\n  \" b\" #4\n  \" b\" #5 [b]\n  \" b\" #6\n    \" d\" #7\n  \" c\" #8\n",
+    );
+    // #4 and #8 fold; #5 is bookmarked and #6 has a child, so they stay rows of their own.
+    let shown = |app: &App| app.shown_children(NodeId(1));
+    assert_eq!(
+        shown(&app),
+        vec![NodeId(2), NodeId(3), NodeId(5), NodeId(6)]
+    );
+    assert_eq!(tloom::app::siblings::duplicates(&app, NodeId(2)), 4);
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).expect("terminal");
+    term.draw(|f| tloom::ui::draw(f, &app)).expect("draw");
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("×4 same text"), "{screen}");
+    // Rows are counted after folding: the third is #5.
+    press(&mut app, "3");
+    assert_eq!(app.loom.cursor(), NodeId(5));
+    // Archiving the first makes the next duplicate its row; the tree itself is unchanged.
+    app.loom.set_archived(NodeId(2), true).expect("archive");
+    assert_eq!(
+        shown(&app),
+        vec![NodeId(3), NodeId(4), NodeId(5), NodeId(6)]
+    );
+    assert_eq!(app.loom.children(NodeId(1)).len(), 6);
+}
+
+#[test]
 fn intervention_bits_count_each_scored_token_once_in_the_node_it_starts_in() {
     let mut app = ready(STORY);
     press(&mut app, "l l");

@@ -62,8 +62,9 @@ pub fn sort(app: &mut App, by: SortBy) {
     app.say(Level::Info, format!("siblings sorted, {how} (u undoes)"));
 }
 
-/// How many of a node's shown siblings (itself included) have exactly its text; 1 when
-/// it is unique or empty.
+/// How many of a node's siblings (itself included, archived ones only when shown) have
+/// exactly its text; 1 when it is unique or empty. The views fold the later ones into the
+/// first (`App::shown_children`) and show this count on it.
 pub fn duplicates(app: &App, id: NodeId) -> usize {
     let Some(node) = app.loom.get(id) else {
         return 0;
@@ -74,7 +75,7 @@ pub fn duplicates(app: &App, id: NodeId) -> usize {
     let Some(parent) = app.loom.parent(id) else {
         return 1;
     };
-    app.shown_children(parent)
+    app.unfolded_children(parent)
         .iter()
         .filter(|c| app.loom.get(**c).is_some_and(|n| n.text == node.text))
         .count()

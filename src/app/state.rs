@@ -229,13 +229,42 @@ impl App {
         });
     }
 
-    /// The children the views show for a node (archived ones only when asked for).
+    /// The children the views show for a node: archived ones only when asked for, and exact
+    /// duplicates of an earlier sibling folded into it (it shows their count), unless a
+    /// duplicate has been worked on (`foldable`).
     pub fn shown_children(&self, id: NodeId) -> Vec<NodeId> {
+        let all = self.unfolded_children(id);
+        let mut texts = std::collections::HashSet::new();
+        all.into_iter()
+            .filter(|c| {
+                let Some(node) = self.loom.get(*c) else {
+                    return true;
+                };
+                let first = texts.insert(node.text.as_str());
+                first || node.text.is_empty() || !self.foldable(*c)
+            })
+            .collect()
+    }
+
+    /// The children before exact duplicates fold: all of them, or the unarchived ones.
+    pub fn unfolded_children(&self, id: NodeId) -> Vec<NodeId> {
         if self.show_archived {
             self.loom.children(id).to_vec()
         } else {
             self.loom.visible_children(id)
         }
+    }
+
+    /// Whether a node may fold into an earlier sibling with the same text: only a leaf that
+    /// is not the cursor, not bookmarked and not being written, so folding hides nothing the
+    /// user has worked on.
+    fn foldable(&self, id: NodeId) -> bool {
+        self.loom.get(id).is_some_and(|n| {
+            n.children().is_empty()
+                && !n.bookmarked
+                && id != self.loom.cursor()
+                && !self.jobs.is_generating(id)
+        })
     }
 
     /// The child highlighted in the branch pane, if the cursor has children.

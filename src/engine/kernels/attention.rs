@@ -247,7 +247,11 @@ impl Ctx<'_> {
             for (d, &(holder, p)) in s.distinct.iter().enumerate() {
                 if (b0..b1).contains(&(p - start / PAGE)) {
                     let v = &self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE];
-                    convert(self.isa, v, &mut s.values[d * PAGE * hd..(d + 1) * PAGE * hd]);
+                    convert(
+                        self.isa,
+                        v,
+                        &mut s.values[d * PAGE * hd..(d + 1) * PAGE * hd],
+                    );
                 }
             }
             for (i, &r) in live.iter().enumerate() {
