@@ -430,6 +430,24 @@ fn intervention_bits_count_each_scored_token_once_in_the_node_it_starts_in() {
         said.contains(&format!("intervention {expected:.1} bits")),
         "{said}"
     );
+    // ... and opens the stats panel, whose rows add up to it node by node.
+    assert!(matches!(app.mode, Mode::Stats { .. }));
+    let report = tloom::app::path_report::path_report(&app, NodeId(4)).unwrap();
+    let per_node: f64 = report
+        .rows
+        .iter()
+        .map(|r| match r.intervention {
+            tloom::app::predictor::HumanScore::Scored { bits, .. } => bits,
+            _ => 0.0,
+        })
+        .sum();
+    assert!(
+        (per_node - expected).abs() < 1e-3,
+        "{per_node} vs {expected}"
+    );
+    assert_eq!(report.human_tokens, texts.len());
+    let per_token = report.intervention_per_token().unwrap();
+    assert!((per_token - expected / texts.len() as f64).abs() < 1e-6);
 }
 
 #[test]

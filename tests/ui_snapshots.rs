@@ -181,6 +181,14 @@ fn heatmap_in_colour_and_monochrome() {
 }
 
 #[test]
+fn the_stats_panel_of_the_path() {
+    let mut app = story_with_tokens(ThemeName::Mono);
+    press(&mut app, "I");
+    app.status = None;
+    insta::assert_snapshot!("stats_mono_100x30", render(&app, 100, 30));
+}
+
+#[test]
 fn the_alternatives_popup_of_a_token() {
     let mut app = story_with_tokens(ThemeName::Mono);
     press(&mut app, "i l l enter j");

@@ -82,6 +82,7 @@ actions! {
     Tokens => "tokens", "Walk the current node's tokens; Enter shows a token's alternatives";
     Score => "score", "Score the path's hand-written text, for the heatmap";
     Multiverse => "multiverse", "Show the most probable token tree below the current node";
+    Stats => "stats", "Show the curation metrics of the path to the current node";
     SortByLogprob => "sort_by_logprob", "Sort the current node's siblings, most probable first";
     SortByTime => "sort_by_time", "Sort the current node's siblings, oldest first";
     FocusNext => "focus_next", "Switch focus between the panes";

@@ -120,6 +120,7 @@ pub fn run(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Tokens => predictor::enter_tokens(app),
         Score => predictor::score_path(app, fx),
         Multiverse => multiverse::open(app, fx),
+        Stats => app.mode = Mode::Stats { scroll: 0 },
         SortByLogprob => siblings::sort(app, siblings::SortBy::MeanLogprob),
         SortByTime => siblings::sort(app, siblings::SortBy::Time),
         FocusNext => {

@@ -87,6 +87,20 @@ pub fn key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             selected,
         } => predictor::alternatives_key(app, (node, index, selected), key, fx),
         Mode::Multiverse { .. } => multiverse::key(app, key),
+        Mode::Stats { scroll } => match key.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('I') => app.mode = Mode::Normal,
+            KeyCode::Down | KeyCode::Char('j') => {
+                app.mode = Mode::Stats {
+                    scroll: scroll.saturating_add(1),
+                }
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                app.mode = Mode::Stats {
+                    scroll: scroll.saturating_sub(1),
+                }
+            }
+            _ => {}
+        },
         Mode::Context {
             scroll,
             job,

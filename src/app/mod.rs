@@ -18,6 +18,7 @@ pub mod msg;
 pub mod multiverse;
 pub mod navigate;
 pub mod palette;
+pub mod path_report;
 pub mod predictor;
 pub mod reading;
 pub mod sampling_panel;

@@ -5,7 +5,6 @@ use super::action::Action;
 use super::msg::Effect;
 use super::state::{App, Level, LineInput, Mode, SeedMode};
 use super::{actions, curate, input};
-use crate::tree::NodeId;
 use crossterm::event::{KeyCode, KeyEvent};
 use std::path::PathBuf;
 
@@ -181,8 +180,10 @@ fn command(app: &mut App, name: &str, args: &str, fx: &mut Vec<Effect>) {
         }
         "backend" => fx.push(Effect::SwitchBackend(args.to_string())),
         "stats" => {
-            let text = path_stats(app, cursor);
-            app.say(Level::Info, text);
+            if let Some(report) = super::path_report::path_report(app, cursor) {
+                app.say(Level::Info, super::path_report::summary(&report));
+            }
+            app.mode = Mode::Stats { scroll: 0 };
         }
         "set" => match super::sampling_panel::set_value(&mut app.sampling, args) {
             Ok(()) => app.say(Level::Info, format!("set {args}")),
@@ -257,25 +258,4 @@ fn default_export_path(app: &App, format: &str) -> PathBuf {
         .parse::<crate::store::export::Format>()
         .map_or(format.to_string(), |f| f.extension().to_string());
     app.file.path.with_file_name(format!("{stem}.{ext}"))
-}
-
-/// The `stats` command's one-line report on the path to `id`.
-fn path_stats(app: &App, id: NodeId) -> String {
-    let Some(m) = app.loom.path_metrics(id) else {
-        return "no such node".into();
-    };
-    let intervention = match super::predictor::path_bits(app, id) {
-        Some((_, Some(bits))) => format!("{bits:.1} bits"),
-        _ => "unknown (score the path first)".into(),
-    };
-    format!(
-        "path to #{id}: selection {:.1} bits · intervention {intervention} · nodes kept {}/{} ({} archived) · tokens kept {}/{} · {:.0}% model-written",
-        m.selection_bits,
-        m.nodes_kept,
-        m.nodes_generated,
-        m.nodes_archived,
-        m.tokens_kept,
-        m.tokens_generated,
-        m.model_share() * 100.0
-    )
 }

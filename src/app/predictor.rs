@@ -20,9 +20,10 @@ use std::collections::HashMap;
 pub struct Predictor {
     pub heatmap: bool,
     scores: HashMap<NodeId, Vec<TokenRecord>>,
-    /// Per scored node, the summed logprob of the tokens that start in its text (a token
-    /// across a boundary belongs to the node it starts in), for intervention bits.
-    starting_logprob: HashMap<NodeId, f64>,
+    /// Per scored node, the summed logprob and the number of the tokens that start in its
+    /// text (a token across a boundary belongs to the node it starts in), for intervention
+    /// bits.
+    starting_logprob: HashMap<NodeId, (f64, usize)>,
 }
 
 /// Probability bands the heatmap colours by: p ≥ 0.5, ≥ 0.1, ≥ 0.01, below.
@@ -363,11 +364,12 @@ pub fn scored(app: &mut App, job: JobId, tokens: Vec<TokenInfo>) {
             })
             .collect();
         if spells(&records, &n.text) {
-            let starting: f64 = pieces
+            let starting = pieces
                 .iter()
                 .filter(|(s, _, _)| (from..to).contains(s))
-                .map(|(_, _, t)| f64::from(t.logprob))
-                .sum();
+                .fold((0.0, 0), |(sum, n), (_, _, t)| {
+                    (sum + f64::from(t.logprob), n + 1)
+                });
             app.predictor.starting_logprob.insert(id, starting);
             app.predictor.scores.insert(id, records);
             scored_nodes += 1;
@@ -383,24 +385,42 @@ pub fn scored(app: &mut App, job: JobId, tokens: Vec<TokenInfo>) {
 /// hand-written node on the path has scores (press the score key to get them).
 pub fn path_bits(app: &App, id: NodeId) -> Option<(f64, Option<f64>)> {
     let metrics = app.loom.path_metrics(id)?;
-    let mut logprob = 0.0;
+    let mut bits = 0.0;
     for node_id in app.loom.ancestry(id) {
-        let node = app.loom.get(node_id)?;
-        if crate::tree::is_model_text(node) || node.text.is_empty() {
-            continue;
-        }
-        let valid = app
-            .predictor
-            .scores
-            .get(&node_id)
-            .is_some_and(|t| spells(t, &node.text));
-        match app.predictor.starting_logprob.get(&node_id) {
-            Some(sum) if valid => logprob += sum,
-            _ => return Some((metrics.selection_bits, None)),
+        match human_score(app, node_id) {
+            HumanScore::ModelText => {}
+            HumanScore::Scored { bits: b, .. } => bits += b,
+            HumanScore::Unscored => return Some((metrics.selection_bits, None)),
         }
     }
-    Some((
-        metrics.selection_bits,
-        Some(-logprob / std::f64::consts::LN_2),
-    ))
+    Some((metrics.selection_bits, Some(bits)))
+}
+
+/// What is known of a node's hand-written text under the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HumanScore {
+    /// Model-written (unedited) or empty: no intervention.
+    ModelText,
+    /// Hand-written and scored: the intervention bits and number of the tokens that start
+    /// in it.
+    Scored { bits: f64, tokens: usize },
+    /// Hand-written, not scored (or edited since).
+    Unscored,
+}
+
+pub fn human_score(app: &App, id: NodeId) -> HumanScore {
+    let Some(node) = app.loom.get(id) else {
+        return HumanScore::Unscored;
+    };
+    if crate::tree::is_model_text(node) || node.text.is_empty() {
+        return HumanScore::ModelText;
+    }
+    let tokens = app.predictor.scores.get(&id);
+    match (tokens, app.predictor.starting_logprob.get(&id)) {
+        (Some(t), Some(&(sum, count))) if spells(t, &node.text) => HumanScore::Scored {
+            bits: -sum / std::f64::consts::LN_2,
+            tokens: count,
+        },
+        _ => HumanScore::Unscored,
+    }
 }

@@ -80,6 +80,10 @@ pub enum Mode {
         index: usize,
         selected: usize,
     },
+    /// The curation metrics of the path to the cursor.
+    Stats {
+        scroll: u16,
+    },
     /// The most probable token tree below a node, once the engine answers.
     Multiverse {
         node: NodeId,

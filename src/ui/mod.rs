@@ -4,6 +4,7 @@ mod markers;
 mod overlays;
 mod panes;
 mod predictor;
+mod stats;
 mod status;
 pub mod theme;
 

@@ -113,6 +113,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, screen: Area) {
             screen,
             (*node, *index, *selected),
         ),
+        Mode::Stats { scroll } => super::stats::draw(frame, app, theme, screen, *scroll),
         Mode::Multiverse {
             result, selected, ..
         } => super::predictor::multiverse_popup(frame, theme, screen, result.as_ref(), *selected),
