@@ -431,7 +431,9 @@ fn an_unsupported_architecture_is_a_clear_error() {
 #[test]
 fn scoring_a_generated_text_gives_the_logprobs_generation_recorded() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // f32 weights, so prefill (scoring) and decode (generation) compute the same numbers.
+    // Scoring runs the tokens as prefill chunks, generation one by one: the kernels give the
+    // same bits either way (f32 weights here; the 4-bit path is checked in
+    // `expanding_a_branchs_continuation_...`).
     let mut model = load(&write_model(
         dir.path(),
         &TinyModel {
@@ -454,12 +456,7 @@ fn scoring_a_generated_text_gives_the_logprobs_generation_recorded() {
     for (i, t) in g.branches[0].tokens.iter().enumerate() {
         let s = &scored[prompt_ids.len() + i];
         assert_eq!(s.id, t.id);
-        assert!(
-            (s.logprob - t.logprob).abs() < 1e-3,
-            "token {i}: {} vs {}",
-            s.logprob,
-            t.logprob
-        );
+        assert_eq!(s.logprob, t.logprob, "token {i}");
         assert_eq!(
             s.top.first().map(|a| a.id),
             Some(t.id),
@@ -673,12 +670,49 @@ fn a_cached_prompt_prefix_gives_the_same_tokens_as_a_cold_start() {
     for i in 0..3 {
         assert_eq!(ids_of(&a, i), ids_of(&b, i), "branch {i}");
         for (x, y) in a.branches[i].tokens.iter().zip(&b.branches[i].tokens) {
-            assert!(
-                (x.logprob - y.logprob).abs() < 1e-4,
-                "{} vs {}",
-                x.logprob,
-                y.logprob
-            );
+            assert_eq!(x.logprob, y.logprob, "a cached prefix changes no bit");
         }
+    }
+}
+
+#[test]
+fn expanding_a_branchs_continuation_runs_only_its_last_token_and_sees_the_same_logits() {
+    use tloom::engine::sampling::top_k_indices;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut model = tiny(dir.path());
+    let prompt = model.tokenizer().encode("The cat sat").expect("encode");
+    let decoder = model.decoder_mut();
+    let argmax = |row: &[f32]| top_k_indices(row, 1)[0];
+    // Two greedy branches of 20 tokens, the second forced onto another first token so that
+    // the two diverge inside the prompt's last, shared page.
+    let first = decoder.start(&prompt, 2).expect("start");
+    let mut tokens = [argmax(&first), top_k_indices(&first, 2)[1]];
+    let mut ran = [prompt.clone(), prompt.clone()];
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let rows = decoder.step(&tokens).expect("step");
+        for b in 0..2 {
+            ran[b].push(tokens[b]);
+        }
+        seen = rows.clone();
+        tokens = [argmax(&rows[0]), argmax(&rows[1])];
+    }
+    // Moving into branch 1: its text so far plus the token it sampled last.
+    for b in [1, 0] {
+        let before = decoder.stats();
+        let mut child = ran[b].clone();
+        child.push(tokens[b]);
+        decoder.start(&child, 1).expect("start");
+        let after = decoder.stats();
+        assert_eq!(
+            after.prefilled_tokens - before.prefilled_tokens,
+            1,
+            "branch {b}"
+        );
+        assert_eq!(after.cached_tokens - before.cached_tokens, ran[b].len());
+        // The logits after the branch's text, computed when it was decoded, equal those of
+        // a prefill that resumes from its cached pages.
+        let resumed = decoder.start(&ran[b], 1).expect("start");
+        assert_eq!(resumed, seen[b], "branch {b}: the same bits");
     }
 }
