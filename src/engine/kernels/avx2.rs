@@ -6,7 +6,7 @@
 //! and adds pairs into 16-bit sums. Eight sub-steps fit in 16 bits (8 x 2 x 15 x 127 =
 //! 30480), so one `vpmaddwd` per block widens them, and the block's scales apply in float.
 
-use super::packed::{BLOCK, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
+use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
 use super::quant::QRow;
 use std::arch::x86_64::*;
 
@@ -26,27 +26,38 @@ unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_ROWS]; MR] {
     out
 }
 
-/// `MR` activation rows against consecutive `U4` tiles (`tiles` holds whole tiles of
-/// `tile_bytes`); tile `t`'s results for row `m` go to `out[t * MR + m]`.
+/// `MR` activation rows against consecutive `U4` or `S8` tiles (`tiles` holds whole tiles
+/// of `tile_bytes`); tile `t`'s results for row `m` go to `out[t * MR + m]`.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn u4_tiles<const MR: usize>(
+pub(crate) unsafe fn quant_tiles<const MR: usize>(
+    format: Format,
     tiles: &[u8],
     tile_bytes: usize,
     x: [QRow; MR],
     out: &mut [[f32; TILE_ROWS]],
 ) {
-    let nb = tile_bytes / U4_BLOCK_BYTES;
+    let block_bytes = match format {
+        Format::U4 => U4_BLOCK_BYTES,
+        _ => S8_BLOCK_BYTES,
+    };
+    let nb = tile_bytes / block_bytes;
     let n = tiles.len() / tile_bytes;
-    assert!(nb * U4_BLOCK_BYTES == tile_bytes && out.len() >= n * MR);
+    assert!(nb * block_bytes == tile_bytes && out.len() >= n * MR);
     for xr in &x {
         assert!(xr.qs.len() >= nb * BLOCK && xr.d.len() >= nb && xr.s.len() >= nb);
     }
     for t in 0..n {
         // SAFETY: tile t is inside `tiles`; the rest was checked above.
-        let acc = unsafe { u4_tile(tiles.as_ptr().add(t * tile_bytes), nb, &x) };
+        let acc = unsafe {
+            let w = tiles.as_ptr().add(t * tile_bytes);
+            match format {
+                Format::U4 => u4_tile(w, nb, &x),
+                _ => s8_tile(w, nb, &x),
+            }
+        };
         out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
     }
 }
@@ -91,30 +102,6 @@ unsafe fn u4_tile<const MR: usize>(
     unsafe { store(acc) }
 }
 
-/// As `u4_tiles`, for `S8` tiles.
-///
-/// # Safety
-/// The CPU must have AVX2, FMA and F16C.
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn s8_tiles<const MR: usize>(
-    tiles: &[u8],
-    tile_bytes: usize,
-    x: [QRow; MR],
-    out: &mut [[f32; TILE_ROWS]],
-) {
-    let nb = tile_bytes / S8_BLOCK_BYTES;
-    let n = tiles.len() / tile_bytes;
-    assert!(nb * S8_BLOCK_BYTES == tile_bytes && out.len() >= n * MR);
-    for xr in &x {
-        assert!(xr.qs.len() >= nb * BLOCK && xr.d.len() >= nb);
-    }
-    for t in 0..n {
-        // SAFETY: tile t is inside `tiles`; the rest was checked above.
-        let acc = unsafe { s8_tile(tiles.as_ptr().add(t * tile_bytes), nb, &x) };
-        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
-    }
-}
-
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 unsafe fn s8_tile<const MR: usize>(
@@ -151,7 +138,7 @@ unsafe fn s8_tile<const MR: usize>(
     unsafe { store(acc) }
 }
 
-/// As `u4_tiles`, for `F32` tiles (`[k][8]` floats each) and float activations.
+/// As `quant_tiles`, for `F32` tiles (`[k][8]` floats each) and float activations.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.

@@ -127,15 +127,11 @@ fn kernel<const MR: usize>(
             let rows: [QRow; MR] = std::array::from_fn(|m| q.row(c0 + m));
             let bytes = w.tile_bytes();
             let data = w.tiles_data(tiles);
-            match (isa, w.format) {
+            match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
-                (Isa::Avx2, Format::U4) => unsafe { super::avx2::u4_tiles(data, bytes, rows, out) },
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                (Isa::Avx2, _) => unsafe { super::avx2::s8_tiles(data, bytes, rows, out) },
-                (_, Format::U4) => portable::u4_tiles(data, bytes, rows, out),
-                _ => portable::s8_tiles(data, bytes, rows, out),
+                Isa::Avx2 => unsafe { super::avx2::quant_tiles(w.format, data, bytes, rows, out) },
+                _ => portable::quant_tiles(w.format, data, bytes, rows, out),
             }
         }
         Input::Float { x, cols, .. } => {

@@ -2,7 +2,7 @@
 //! integer block sums, then the same fused multiply-adds in the same order), so both give
 //! bit-identical results.
 
-use super::packed::{BLOCK, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
+use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
 use super::quant::QRow;
 use half::f16;
 
@@ -66,27 +66,20 @@ fn f32_tile<const MR: usize>(tile: &[f32], x: [&[f32]; MR]) -> [[f32; TILE_ROWS]
     acc
 }
 
-/// `u4_tile` over consecutive tiles, as `avx2::u4_tiles`.
-pub(crate) fn u4_tiles<const MR: usize>(
+/// The kernels over consecutive `U4` or `S8` tiles, as `avx2::quant_tiles`.
+pub(crate) fn quant_tiles<const MR: usize>(
+    format: Format,
     tiles: &[u8],
     tile_bytes: usize,
     x: [QRow; MR],
     out: &mut [[f32; TILE_ROWS]],
 ) {
     for (t, tile) in tiles.chunks_exact(tile_bytes).enumerate() {
-        out[t * MR..(t + 1) * MR].copy_from_slice(&u4_tile(tile, x));
-    }
-}
-
-/// `s8_tile` over consecutive tiles.
-pub(crate) fn s8_tiles<const MR: usize>(
-    tiles: &[u8],
-    tile_bytes: usize,
-    x: [QRow; MR],
-    out: &mut [[f32; TILE_ROWS]],
-) {
-    for (t, tile) in tiles.chunks_exact(tile_bytes).enumerate() {
-        out[t * MR..(t + 1) * MR].copy_from_slice(&s8_tile(tile, x));
+        let acc = match format {
+            Format::U4 => u4_tile(tile, x),
+            _ => s8_tile(tile, x),
+        };
+        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
     }
 }
 
