@@ -90,7 +90,9 @@ pub fn attention(
     let spans = rows.iter().map(|r| r.pos / SPAN + 1).max().unwrap_or(0);
     let blocks = rows.len().div_ceil(ROW_BLOCK);
     let stride = hd + 2;
-    let mut partials = vec![0f32; rows.len() * n_head * spans * stride];
+    // Every partial that the merge reads is written by a task first: no need to clear.
+    let mut partials = PARTIALS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    partials.resize(rows.len() * n_head * spans * stride, 0.0);
     let shared = SharedMut::new(&mut partials);
     let tasks = shape.kv_heads * spans * blocks;
     let ctx = Ctx {
@@ -125,6 +127,7 @@ pub fn attention(
             merge(isa, parts, hd, dst);
         }
     });
+    PARTIALS.with(|p| *p.borrow_mut() = partials);
 }
 
 /// Combines per-span partials `[m, l, o...]` in span order.
@@ -149,6 +152,8 @@ fn merge_body(parts: &[f32], hd: usize, out: &mut [f32]) {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// The calling thread's buffer of per-span partials, kept between layers and steps.
+    static PARTIALS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 #[derive(Default)]
