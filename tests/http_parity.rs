@@ -1,14 +1,16 @@
 //! Parity: the same model behind llama-cpp-python's server and in the local candle engine
 //! gives the same greedy text and the same per-token logprobs, within a stated tolerance.
 //!
-//! Tolerance: both sides read the same Q4_1 weights but compute differently. llama.cpp
-//! quantizes activations to Q8_1 for its Q4_1 dot products; tloom prefills with weights
-//! dequantized to f32 and decodes with weights requantized to Q8_0. Measured on three
-//! prompts (22 tokens): mean |Δlogprob| 0.056 nats, max 0.22. A token matches when its
-//! logprob differs by at most 0.3 nats, and the mean over the compared tokens must be at
-//! most 0.08 nats. Greedy texts must agree token for token; comparison stops at the first
-//! position where they differ if the top two candidates are within 0.1 nats on either side
-//! there (rounding may flip such a choice), and fails otherwise.
+//! Tolerance: both sides read the same Q4_1 weights and both quantize activations to 8 bits
+//! per 32 values for the dot products, but independently: llama.cpp keeps the scales in
+//! f16, tloom in f32, and they round at different places. Measured on these three prompts
+//! against an exact reference (the same weights dequantized to f32, f32 activations):
+//! tloom's logprobs move by a mean of 0.018-0.033 nats (max 0.12), llama.cpp's by
+//! 0.032-0.044 (max 0.20), often in opposite directions. A token matches when its logprob
+//! differs by at most 0.3 nats, and the mean over the compared tokens must be at most 0.08
+//! nats. Greedy texts must agree token for token; comparison stops at the first position
+//! where they differ if the top two candidates are within 0.25 nats on either side there
+//! (the two roundings together may flip such a choice), and fails otherwise.
 
 mod http_support;
 mod support;
@@ -25,7 +27,7 @@ use tloom::engine::{
 
 const MAX_TOKEN_GAP: f32 = 0.3;
 const MAX_MEAN_GAP: f32 = 0.08;
-const NEAR_TIE: f32 = 0.1;
+const NEAR_TIE: f32 = 0.25;
 
 const PROMPTS: &[&str] = &[
     "The capital of France is Paris. The capital of Germany is",
