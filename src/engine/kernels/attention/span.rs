@@ -1,163 +1,11 @@
-//! Attention over a paged KV cache. A sequence's keys and values live in pages of
-//! `PAGE` tokens (f16); sequences that share a prefix share its pages, and queries of all
-//! rows that see the same page are computed against it together, so a batch of branches
-//! reads its common prompt once per step.
-//!
-//! Work is split by KV head, by span of `SPAN` positions and by block of query rows; each
-//! task writes a partial softmax (max, sum, weighted values) per query and span, and the
-//! partials are merged in span order. Spans start at fixed positions, so a query's result does
-//! not depend on how its sequence was chunked, batched or threaded.
+//! One attention task: the queries of a block of rows for one KV head over one span of
+//! positions, page by page, written as partial softmaxes for `attention` to merge.
 
-use super::pool::Pool;
-use super::{Isa, SharedMut, vecmath};
-use std::cell::RefCell;
-
-/// Tokens per KV page.
-pub const PAGE: usize = 16;
-/// Positions per span (a multiple of `PAGE`).
-pub const SPAN: usize = 256;
-/// Query rows per task.
-const ROW_BLOCK: usize = 32;
-/// Pages whose values are summed together (their floats fit in L1).
-const VALUE_BLOCK: usize = 4;
-
-/// Where a layer and head's keys and values sit in a page: keys transposed (`[dim][slot]`),
-/// then values (`[slot][dim]`), as f16 bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KvShape {
-    pub layers: usize,
-    pub kv_heads: usize,
-    pub head_dim: usize,
-}
-
-impl KvShape {
-    fn head_block(&self) -> usize {
-        2 * PAGE * self.head_dim
-    }
-
-    /// f16 values in one page.
-    pub fn page_len(&self) -> usize {
-        self.layers * self.kv_heads * self.head_block()
-    }
-
-    fn keys_at(&self, layer: usize, head: usize) -> usize {
-        (layer * self.kv_heads + head) * self.head_block()
-    }
-
-    /// Stores token `slot`'s keys and values (`kv_heads * head_dim` each) for `layer`.
-    pub fn write(&self, page: &mut [u16], layer: usize, slot: usize, k: &[f32], v: &[f32]) {
-        let hd = self.head_dim;
-        for h in 0..self.kv_heads {
-            let at = self.keys_at(layer, h);
-            for d in 0..hd {
-                page[at + d * PAGE + slot] = half::f16::from_f32(k[h * hd + d]).to_bits();
-            }
-            let vat = at + PAGE * hd + slot * hd;
-            for d in 0..hd {
-                page[vat + d] = half::f16::from_f32(v[h * hd + d]).to_bits();
-            }
-        }
-    }
-}
-
-/// Which layer, and how many query heads (sharing the KV heads in equal groups).
-#[derive(Debug, Clone, Copy)]
-pub struct Heads {
-    pub layer: usize,
-    pub n_head: usize,
-}
-
-/// One query row: the pages of its sequence and its position (it sees `0..=pos`).
-#[derive(Clone, Copy)]
-pub struct AttnRow<'a> {
-    pub pages: &'a [&'a [u16]],
-    pub pos: usize,
-}
-
-/// The attention of one layer. `q` is `[row][n_head][head_dim]`, already rotated and scaled;
-/// `out` has the same shape.
-pub fn attention(
-    pool: &Pool,
-    isa: Isa,
-    shape: &KvShape,
-    Heads { layer, n_head }: Heads,
-    q: &[f32],
-    rows: &[AttnRow],
-    out: &mut [f32],
-) {
-    let hd = shape.head_dim;
-    let group = n_head / shape.kv_heads;
-    let spans = rows.iter().map(|r| r.pos / SPAN + 1).max().unwrap_or(0);
-    let blocks = rows.len().div_ceil(ROW_BLOCK);
-    let stride = hd + 2;
-    // Every partial that the merge reads is written by a task first: no need to clear.
-    let mut partials = PARTIALS.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    partials.resize(rows.len() * n_head * spans * stride, 0.0);
-    let shared = SharedMut::new(&mut partials);
-    let tasks = shape.kv_heads * spans * blocks;
-    let ctx = Ctx {
-        isa,
-        shape,
-        layer,
-        n_head,
-        group,
-        spans,
-        q,
-        rows,
-    };
-    pool.run(tasks, &|task| {
-        let (h, rest) = (task % shape.kv_heads, task / shape.kv_heads);
-        let (span, block) = (rest % spans, rest / spans);
-        let from = block * ROW_BLOCK;
-        let to = (from + ROW_BLOCK).min(rows.len());
-        SCRATCH.with(|s| ctx.span_task(h, span, from..to, &shared, &mut s.borrow_mut()));
-    });
-    let out = SharedMut::new(out);
-    pool.run(rows.len(), &|r| {
-        for head in 0..n_head {
-            let at = (r * n_head + head) * spans * stride;
-            let live = rows[r].pos / SPAN + 1;
-            // SAFETY: row r's outputs belong to this task alone; partials are only read.
-            let (dst, parts) = unsafe {
-                (
-                    out.slice((r * n_head + head) * hd, hd),
-                    &*shared.slice(at, live * stride),
-                )
-            };
-            merge(isa, parts, hd, dst);
-        }
-    });
-    PARTIALS.with(|p| *p.borrow_mut() = partials);
-}
-
-/// Combines per-span partials `[m, l, o...]` in span order.
-#[inline(always)]
-fn merge_body(parts: &[f32], hd: usize, out: &mut [f32]) {
-    let stride = hd + 2;
-    let m = parts
-        .chunks_exact(stride)
-        .fold(f32::NEG_INFINITY, |a, p| a.max(p[0]));
-    out.fill(0.0);
-    let mut l = 0f32;
-    for p in parts.chunks_exact(stride) {
-        let w = vecmath::exp(p[0] - m);
-        l = p[1].mul_add(w, l);
-        for (o, v) in out.iter_mut().zip(&p[2..]) {
-            *o = v.mul_add(w, *o);
-        }
-    }
-    let inv = if l > 0.0 { 1.0 / l } else { 0.0 };
-    out.iter_mut().for_each(|o| *o *= inv);
-}
-
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-    /// The calling thread's buffer of per-span partials, kept between layers and steps.
-    static PARTIALS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
+use super::{AttnRow, KvShape, PAGE, SPAN, VALUE_BLOCK};
+use crate::engine::kernels::{Isa, SharedMut, vecmath};
 
 #[derive(Default)]
-struct Scratch {
+pub(super) struct Scratch {
     scores: Vec<f32>,
     /// Values of the task's distinct pages as floats, `PAGE * head_dim` each.
     values: Vec<f32>,
@@ -171,20 +19,22 @@ struct Scratch {
 
 const NONE: u32 = u32::MAX;
 
-struct Ctx<'a> {
-    isa: Isa,
-    shape: &'a KvShape,
-    layer: usize,
-    n_head: usize,
-    group: usize,
-    spans: usize,
-    q: &'a [f32],
-    rows: &'a [AttnRow<'a>],
+/// What every task of one `attention` call shares.
+pub(super) struct Ctx<'a> {
+    pub isa: Isa,
+    pub shape: &'a KvShape,
+    pub layer: usize,
+    pub n_head: usize,
+    /// Query heads per KV head.
+    pub group: usize,
+    pub spans: usize,
+    pub q: &'a [f32],
+    pub rows: &'a [AttnRow<'a>],
 }
 
 impl Ctx<'_> {
     /// Partials of KV head `h`'s queries of rows `rows` over span `span`.
-    fn span_task(
+    pub(super) fn span_task(
         &self,
         h: usize,
         span: usize,
@@ -366,7 +216,7 @@ fn page_scores(isa: Isa, q: &[&[f32]], keys: &[u16]) -> [[f32; PAGE]; 4] {
             #[cfg(target_arch = "x86_64")]
             if isa == Isa::Avx2 {
                 // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-                let r = unsafe { super::avx2::page_scores::<$n>(qs, keys) };
+                let r = unsafe { crate::engine::kernels::avx2::page_scores::<$n>(qs, keys) };
                 out[..$n].copy_from_slice(&r);
                 return out;
             }
@@ -403,7 +253,7 @@ fn weighted_values(isa: Isa, w: &[f32], pages: &[u32], arena: &[f32], out: &mut 
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 && out.len() == 64 {
         // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-        return unsafe { super::avx2::weighted_values_64(w, pages, arena, out) };
+        return unsafe { crate::engine::kernels::avx2::weighted_values_64(w, pages, arena, out) };
     }
     weighted_values_generic(isa, w, pages, arena, out);
 }
@@ -422,14 +272,12 @@ fn weighted_values_body(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]
 }
 
 dispatched!(weighted_values_generic => weighted_values_body(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) -> ());
-dispatched!(merge => merge_body(parts: &[f32], hd: usize, out: &mut [f32]) -> ());
-
 /// f16 bits to floats.
 fn convert(isa: Isa, src: &[u16], dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 {
         // SAFETY: `Isa::Avx2` is only chosen on CPUs with F16C.
-        return unsafe { super::avx2::f16_to_f32(src, dst) };
+        return unsafe { crate::engine::kernels::avx2::f16_to_f32(src, dst) };
     }
     let _ = isa;
     for (d, s) in dst.iter_mut().zip(src) {

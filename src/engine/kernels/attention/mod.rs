@@ -1,0 +1,162 @@
+//! Attention over a paged KV cache. A sequence's keys and values live in pages of
+//! `PAGE` tokens (f16); sequences that share a prefix share its pages, and queries of all
+//! rows that see the same page are computed against it together, so a batch of branches
+//! reads its common prompt once per step.
+//!
+//! Work is split by KV head, by span of `SPAN` positions and by block of query rows; each
+//! task writes a partial softmax (max, sum, weighted values) per query and span, and the
+//! partials are merged in span order. Spans start at fixed positions, so a query's result does
+//! not depend on how its sequence was chunked, batched or threaded.
+
+mod span;
+
+use super::pool::Pool;
+use super::{Isa, SharedMut, vecmath};
+use span::{Ctx, Scratch};
+use std::cell::RefCell;
+
+/// Tokens per KV page.
+pub const PAGE: usize = 16;
+/// Positions per span (a multiple of `PAGE`).
+pub const SPAN: usize = 256;
+/// Query rows per task.
+const ROW_BLOCK: usize = 32;
+/// Pages whose values are summed together (their floats fit in L1).
+const VALUE_BLOCK: usize = 4;
+
+/// Where a layer and head's keys and values sit in a page: keys transposed (`[dim][slot]`),
+/// then values (`[slot][dim]`), as f16 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvShape {
+    pub layers: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+}
+
+impl KvShape {
+    fn head_block(&self) -> usize {
+        2 * PAGE * self.head_dim
+    }
+
+    /// f16 values in one page.
+    pub fn page_len(&self) -> usize {
+        self.layers * self.kv_heads * self.head_block()
+    }
+
+    fn keys_at(&self, layer: usize, head: usize) -> usize {
+        (layer * self.kv_heads + head) * self.head_block()
+    }
+
+    /// Stores token `slot`'s keys and values (`kv_heads * head_dim` each) for `layer`.
+    pub fn write(&self, page: &mut [u16], layer: usize, slot: usize, k: &[f32], v: &[f32]) {
+        let hd = self.head_dim;
+        for h in 0..self.kv_heads {
+            let at = self.keys_at(layer, h);
+            for d in 0..hd {
+                page[at + d * PAGE + slot] = half::f16::from_f32(k[h * hd + d]).to_bits();
+            }
+            let vat = at + PAGE * hd + slot * hd;
+            for d in 0..hd {
+                page[vat + d] = half::f16::from_f32(v[h * hd + d]).to_bits();
+            }
+        }
+    }
+}
+
+/// Which layer, and how many query heads (sharing the KV heads in equal groups).
+#[derive(Debug, Clone, Copy)]
+pub struct Heads {
+    pub layer: usize,
+    pub n_head: usize,
+}
+
+/// One query row: the pages of its sequence and its position (it sees `0..=pos`).
+#[derive(Clone, Copy)]
+pub struct AttnRow<'a> {
+    pub pages: &'a [&'a [u16]],
+    pub pos: usize,
+}
+
+/// The attention of one layer. `q` is `[row][n_head][head_dim]`, already rotated and scaled;
+/// `out` has the same shape.
+pub fn attention(
+    pool: &Pool,
+    isa: Isa,
+    shape: &KvShape,
+    Heads { layer, n_head }: Heads,
+    q: &[f32],
+    rows: &[AttnRow],
+    out: &mut [f32],
+) {
+    let hd = shape.head_dim;
+    let group = n_head / shape.kv_heads;
+    let spans = rows.iter().map(|r| r.pos / SPAN + 1).max().unwrap_or(0);
+    let blocks = rows.len().div_ceil(ROW_BLOCK);
+    let stride = hd + 2;
+    // Every partial that the merge reads is written by a task first: no need to clear.
+    let mut partials = PARTIALS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    partials.resize(rows.len() * n_head * spans * stride, 0.0);
+    let shared = SharedMut::new(&mut partials);
+    let tasks = shape.kv_heads * spans * blocks;
+    let ctx = Ctx {
+        isa,
+        shape,
+        layer,
+        n_head,
+        group,
+        spans,
+        q,
+        rows,
+    };
+    pool.run(tasks, &|task| {
+        let (h, rest) = (task % shape.kv_heads, task / shape.kv_heads);
+        let (span, block) = (rest % spans, rest / spans);
+        let from = block * ROW_BLOCK;
+        let to = (from + ROW_BLOCK).min(rows.len());
+        SCRATCH.with(|s| ctx.span_task(h, span, from..to, &shared, &mut s.borrow_mut()));
+    });
+    let out = SharedMut::new(out);
+    pool.run(rows.len(), &|r| {
+        for head in 0..n_head {
+            let at = (r * n_head + head) * spans * stride;
+            let live = rows[r].pos / SPAN + 1;
+            // SAFETY: row r's outputs belong to this task alone; partials are only read.
+            let (dst, parts) = unsafe {
+                (
+                    out.slice((r * n_head + head) * hd, hd),
+                    &*shared.slice(at, live * stride),
+                )
+            };
+            merge(isa, parts, hd, dst);
+        }
+    });
+    PARTIALS.with(|p| *p.borrow_mut() = partials);
+}
+
+/// Combines per-span partials `[m, l, o...]` in span order.
+#[inline(always)]
+fn merge_body(parts: &[f32], hd: usize, out: &mut [f32]) {
+    let stride = hd + 2;
+    let m = parts
+        .chunks_exact(stride)
+        .fold(f32::NEG_INFINITY, |a, p| a.max(p[0]));
+    out.fill(0.0);
+    let mut l = 0f32;
+    for p in parts.chunks_exact(stride) {
+        let w = vecmath::exp(p[0] - m);
+        l = p[1].mul_add(w, l);
+        for (o, v) in out.iter_mut().zip(&p[2..]) {
+            *o = v.mul_add(w, *o);
+        }
+    }
+    let inv = if l > 0.0 { 1.0 / l } else { 0.0 };
+    out.iter_mut().for_each(|o| *o *= inv);
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// The calling thread's buffer of per-span partials, kept between layers and steps.
+    static PARTIALS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+dispatched!(merge => merge_body(parts: &[f32], hd: usize, out: &mut [f32]) -> ());
