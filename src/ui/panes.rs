@@ -156,7 +156,8 @@ pub fn branches(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
     }
     let inner = area.inner();
     let children = app.shown_children(app.loom.cursor());
-    let hidden = app.loom.children(app.loom.cursor()).len() - children.len();
+    let hidden =
+        app.loom.children(app.loom.cursor()).len() - app.unfolded_children(app.loom.cursor()).len();
     let triage = app.mode == Mode::Triage;
     let title = match (children.len(), triage) {
         (0, _) => " Branches · none yet: g generates ".to_string(),
