@@ -26,8 +26,10 @@ unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_ROWS]; MR] {
     out
 }
 
-/// `MR` activation rows against consecutive `U4` or `S8` tiles (`tiles` holds whole tiles
-/// of `tile_bytes`); tile `t`'s results for row `m` go to `out[t * MR + m]`.
+/// Groups of `MR` activation rows against consecutive `U4` or `S8` tiles (`tiles` holds
+/// whole tiles of `tile_bytes`). Every group meets a tile before the next tile is read, so a
+/// tile comes from memory once while all groups use it. Tile `t`'s results for row `m` of
+/// group `g` go to `out[(t * groups + g) * MR + m]`.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
@@ -36,7 +38,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     format: Format,
     tiles: &[u8],
     tile_bytes: usize,
-    x: [QRow; MR],
+    x: &[[QRow; MR]],
     out: &mut [[f32; TILE_ROWS]],
 ) {
     let block_bytes = match format {
@@ -45,20 +47,24 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     };
     let nb = tile_bytes / block_bytes;
     let n = tiles.len() / tile_bytes;
-    assert!(nb * block_bytes == tile_bytes && out.len() >= n * MR);
-    for xr in &x {
+    let groups = x.len();
+    assert!(nb * block_bytes == tile_bytes && out.len() >= n * groups * MR);
+    for xr in x.iter().flatten() {
         assert!(xr.qs.len() >= nb * BLOCK && xr.d.len() >= nb && xr.s.len() >= nb);
     }
     for t in 0..n {
-        // SAFETY: tile t is inside `tiles`; the rest was checked above.
-        let acc = unsafe {
-            let w = tiles.as_ptr().add(t * tile_bytes);
-            match format {
-                Format::U4 => u4_tile(w, nb, &x),
-                _ => s8_tile(w, nb, &x),
-            }
-        };
-        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
+        for (g, xg) in x.iter().enumerate() {
+            // SAFETY: tile t is inside `tiles`; the rest was checked above.
+            let acc = unsafe {
+                let w = tiles.as_ptr().add(t * tile_bytes);
+                match format {
+                    Format::U4 => u4_tile(w, nb, xg),
+                    _ => s8_tile(w, nb, xg),
+                }
+            };
+            let at = (t * groups + g) * MR;
+            out[at..at + MR].copy_from_slice(&acc);
+        }
     }
 }
 
@@ -146,18 +152,22 @@ unsafe fn s8_tile<const MR: usize>(
 pub(crate) unsafe fn f32_tiles<const MR: usize>(
     tiles: &[f32],
     k: usize,
-    x: [&[f32]; MR],
+    x: &[[&[f32]; MR]],
     out: &mut [[f32; TILE_ROWS]],
 ) {
     let n = tiles.len() / (k * TILE_ROWS);
-    assert!(out.len() >= n * MR);
-    for xr in &x {
+    let groups = x.len();
+    assert!(out.len() >= n * groups * MR);
+    for xr in x.iter().flatten() {
         assert!(xr.len() >= k);
     }
     for t in 0..n {
-        // SAFETY: tile t is inside `tiles`; the rest was checked above.
-        let acc = unsafe { f32_tile(tiles.as_ptr().add(t * k * TILE_ROWS), k, &x) };
-        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
+        for (g, xg) in x.iter().enumerate() {
+            // SAFETY: tile t is inside `tiles`; the rest was checked above.
+            let acc = unsafe { f32_tile(tiles.as_ptr().add(t * k * TILE_ROWS), k, xg) };
+            let at = (t * groups + g) * MR;
+            out[at..at + MR].copy_from_slice(&acc);
+        }
     }
 }
 

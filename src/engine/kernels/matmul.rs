@@ -1,6 +1,8 @@
 //! `y = W x` for a batch of activation rows: tiles of eight weight rows are spread over the
 //! pool's threads, and each tile is multiplied with up to four activation rows at a time, so
-//! its weights are loaded once per four rows instead of once per row.
+//! its weights are loaded once per four rows instead of once per row. Two such groups meet
+//! each tile in turn while it is in L1, so a batch of eight branches reads every weight from
+//! memory once, spread evenly over the step's arithmetic.
 
 use super::packed::{Format, PackedMatrix, TILE_ROWS};
 use super::pool::Pool;
@@ -9,6 +11,8 @@ use super::{Isa, SharedMut, portable};
 
 /// Activation rows per kernel call.
 const MAX_ROWS: usize = 4;
+/// Groups of `MAX_ROWS` rows that meet a tile together.
+const GROUPS: usize = 2;
 /// Tiles per kernel call.
 const CHUNK_TILES: usize = 16;
 
@@ -57,20 +61,22 @@ pub fn matmul(pool: &Pool, isa: Isa, w: &PackedMatrix, x: Input, out: &mut [f32]
     let out = SharedMut::new(out);
     pool.run(tasks, &|task| {
         let (from, to) = (task * tiles / tasks, (task + 1) * tiles / tasks);
-        let mut results = [[0f32; TILE_ROWS]; CHUNK_TILES * MAX_ROWS];
+        let mut results = [[0f32; TILE_ROWS]; CHUNK_TILES * GROUPS * MAX_ROWS];
         // A chunk of tiles stays in cache while every row block meets it.
         for t0 in (from..to).step_by(CHUNK_TILES) {
             let t1 = (t0 + CHUNK_TILES).min(to);
-            for c0 in (0..rows).step_by(MAX_ROWS) {
+            let mut c0 = 0;
+            while c0 < rows {
                 let mr = MAX_ROWS.min(rows - c0);
-                run_kernel(isa, w, t0..t1, x, c0, mr, &mut results);
+                let groups = ((rows - c0) / mr).min(GROUPS);
+                run_kernel(isa, w, t0..t1, x, c0, mr, groups, &mut results);
                 for t in t0..t1 {
                     let n0 = t * TILE_ROWS;
                     let width = TILE_ROWS.min(w.rows - n0);
-                    for m in 0..mr {
-                        let y = &results[(t - t0) * mr + m];
+                    for gm in 0..groups * mr {
+                        let y = &results[(t - t0) * groups * mr + gm];
                         // SAFETY: tile t's columns belong to this task alone.
-                        let dst = unsafe { out.slice((c0 + m) * w.rows + n0, width) };
+                        let dst = unsafe { out.slice((c0 + gm) * w.rows + n0, width) };
                         if width == TILE_ROWS {
                             let d: &mut [f32; TILE_ROWS] = dst.try_into().expect("a full tile");
                             match write {
@@ -85,13 +91,15 @@ pub fn matmul(pool: &Pool, isa: Isa, w: &PackedMatrix, x: Input, out: &mut [f32]
                         }
                     }
                 }
+                c0 += groups * mr;
             }
         }
     });
 }
 
-/// Runs the kernel for tiles `tiles` and input rows `c0..c0 + mr`; tile `t`'s results for
-/// row `m` go to `out[(t - tiles.start) * mr + m]`.
+/// Runs the kernel for tiles `tiles` and `groups` groups of `mr` input rows from `c0`; tile
+/// `t`'s results for row `c0 + i` go to `out[(t - tiles.start) * groups * mr + i]`.
+#[allow(clippy::too_many_arguments)]
 fn run_kernel(
     isa: Isa,
     w: &PackedMatrix,
@@ -99,11 +107,12 @@ fn run_kernel(
     x: Input,
     c0: usize,
     mr: usize,
+    groups: usize,
     out: &mut [[f32; TILE_ROWS]],
 ) {
     macro_rules! dispatch {
         ($mr:literal) => {
-            kernel::<$mr>(isa, w, tiles, x, c0, out)
+            kernel::<$mr>(isa, w, tiles, x, c0, groups, out)
         };
     }
     match mr {
@@ -120,11 +129,16 @@ fn kernel<const MR: usize>(
     tiles: std::ops::Range<usize>,
     x: Input,
     c0: usize,
+    groups: usize,
     out: &mut [[f32; TILE_ROWS]],
 ) {
     match x {
         Input::Quant(q) => {
-            let rows: [QRow; MR] = std::array::from_fn(|m| q.row(c0 + m));
+            // Groups past `groups` repeat the last row; only the first `groups` are used.
+            let rows: [[QRow; MR]; GROUPS] = std::array::from_fn(|g| {
+                std::array::from_fn(|m| q.row((c0 + g * MR + m).min(q.rows - 1)))
+            });
+            let rows = &rows[..groups];
             let bytes = w.tile_bytes();
             let data = w.tiles_data(tiles);
             match isa {
@@ -134,9 +148,14 @@ fn kernel<const MR: usize>(
                 _ => portable::quant_tiles(w.format, data, bytes, rows, out),
             }
         }
-        Input::Float { x, cols, .. } => {
-            let rows: [&[f32]; MR] =
-                std::array::from_fn(|m| &x[(c0 + m) * cols..(c0 + m + 1) * cols]);
+        Input::Float { x, cols, rows: n } => {
+            let rows: [[&[f32]; MR]; GROUPS] = std::array::from_fn(|g| {
+                std::array::from_fn(|m| {
+                    let r = (c0 + g * MR + m).min(n - 1);
+                    &x[r * cols..(r + 1) * cols]
+                })
+            });
+            let rows = &rows[..groups];
             let data = w.tiles_floats(tiles);
             match isa {
                 #[cfg(target_arch = "x86_64")]

@@ -66,31 +66,38 @@ fn f32_tile<const MR: usize>(tile: &[f32], x: [&[f32]; MR]) -> [[f32; TILE_ROWS]
     acc
 }
 
-/// The kernels over consecutive `U4` or `S8` tiles, as `avx2::quant_tiles`.
+/// The kernels over consecutive `U4` or `S8` tiles and groups of rows, as
+/// `avx2::quant_tiles`.
 pub(crate) fn quant_tiles<const MR: usize>(
     format: Format,
     tiles: &[u8],
     tile_bytes: usize,
-    x: [QRow; MR],
+    x: &[[QRow; MR]],
     out: &mut [[f32; TILE_ROWS]],
 ) {
     for (t, tile) in tiles.chunks_exact(tile_bytes).enumerate() {
-        let acc = match format {
-            Format::U4 => u4_tile(tile, x),
-            _ => s8_tile(tile, x),
-        };
-        out[t * MR..(t + 1) * MR].copy_from_slice(&acc);
+        for (g, xg) in x.iter().enumerate() {
+            let acc = match format {
+                Format::U4 => u4_tile(tile, *xg),
+                _ => s8_tile(tile, *xg),
+            };
+            let at = (t * x.len() + g) * MR;
+            out[at..at + MR].copy_from_slice(&acc);
+        }
     }
 }
 
-/// `f32_tile` over consecutive tiles.
+/// `f32_tile` over consecutive tiles and groups of rows.
 pub(crate) fn f32_tiles<const MR: usize>(
     tiles: &[f32],
     k: usize,
-    x: [&[f32]; MR],
+    x: &[[&[f32]; MR]],
     out: &mut [[f32; TILE_ROWS]],
 ) {
     for (t, tile) in tiles.chunks_exact(k * TILE_ROWS).enumerate() {
-        out[t * MR..(t + 1) * MR].copy_from_slice(&f32_tile(tile, x));
+        for (g, xg) in x.iter().enumerate() {
+            let at = (t * x.len() + g) * MR;
+            out[at..at + MR].copy_from_slice(&f32_tile(tile, *xg));
+        }
     }
 }
