@@ -13,8 +13,10 @@ use crate::engine::kernels::packed::{Format, PackedMatrix};
 use crate::engine::kernels::quant::{QuantRows, quantize_into};
 use crate::engine::kernels::vecmath;
 
-/// Rows at or above which row-wise work is spread over the pool.
+/// Rows at or above which light row-wise work (norms, quantization) is spread over the pool.
 const PARALLEL_ROWS: usize = 16;
+/// The same for the SwiGLU activation (an `exp` per element, microseconds per row).
+const PARALLEL_SILU_ROWS: usize = 4;
 
 /// Reusable activation buffers.
 #[derive(Default)]
@@ -111,7 +113,7 @@ impl LlamaModel {
     ) {
         let c = &self.config;
         let n = rows.len();
-        let (hd, kvw) = (c.head_dim, c.n_kv_head * c.head_dim);
+        let kv = c.kv_shape();
         self.norm_rows(&buf.x, &layer.attn_norm, n, &mut buf.h);
         buf.qkv.resize(n * c.qkv_width(), 0.0);
         self.apply(
@@ -122,28 +124,7 @@ impl LlamaModel {
             &mut buf.qkv,
             Write::Store,
         );
-        // Rotary embeddings; keys and values into the pages.
-        buf.q.resize(n * c.hidden, 0.0);
-        let scale = 1.0 / (hd as f32).sqrt();
-        let kv = c.kv_shape();
-        let half = hd / 2;
-        let mut k = vec![0f32; kvw];
-        for (r, &(s, pos)) in rows.iter().enumerate() {
-            let row = &buf.qkv[r * c.qkv_width()..(r + 1) * c.qkv_width()];
-            let cos = &self.rope_cos[pos * half..(pos + 1) * half];
-            let sin = &self.rope_sin[pos * half..(pos + 1) * half];
-            let q = &mut buf.q[r * c.hidden..(r + 1) * c.hidden];
-            q.copy_from_slice(&row[..c.hidden]);
-            for head in q.chunks_exact_mut(hd) {
-                vecmath::rope(self.isa, head, cos, sin, scale);
-            }
-            k.copy_from_slice(&row[c.hidden..c.hidden + kvw]);
-            for head in k.chunks_exact_mut(hd) {
-                vecmath::rope(self.isa, head, cos, sin, 1.0);
-            }
-            let v = &row[c.hidden + kvw..];
-            kv.write(seqs[s].page_mut(pos), l, pos % kv_page(), &k, v);
-        }
+        self.rotate_and_store(l, seqs, rows, buf);
         let pages: Vec<Vec<&[u16]>> = seqs.iter().map(|s| s.page_slices()).collect();
         let attn_rows: Vec<AttnRow> = rows
             .iter()
@@ -184,7 +165,7 @@ impl LlamaModel {
             Write::Store,
         );
         buf.act.resize(n * c.ffn, 0.0);
-        self.rows_parallel(n, &mut buf.act, c.ffn, &|r, out| {
+        self.rows_parallel(n, PARALLEL_SILU_ROWS, &mut buf.act, c.ffn, &|r, out| {
             let gu = &buf.gate_up[r * 2 * c.ffn..(r + 1) * 2 * c.ffn];
             vecmath::silu_mul(self.isa, &gu[..c.ffn], &gu[c.ffn..], out);
         });
@@ -198,11 +179,77 @@ impl LlamaModel {
         );
     }
 
+    /// Rotary embeddings of every row's queries (into `buf.q`, scaled for attention) and
+    /// keys, then the keys and values into layer `l` of the pages. Rows that write one page
+    /// form one task (a prefill chunk's rows share pages; a batch's rows each have their own),
+    /// so tasks run in parallel without sharing a page.
+    fn rotate_and_store(
+        &self,
+        l: usize,
+        seqs: &mut [&mut Sequence],
+        rows: &[(usize, usize)],
+        buf: &mut Buffers,
+    ) {
+        let c = &self.config;
+        let (hd, kvw) = (c.head_dim, c.n_kv_head * c.head_dim);
+        let kv = c.kv_shape();
+        let half = hd / 2;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+        for (r, &(s, pos)) in rows.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g)
+                    if rows[g.start].0 == s && rows[g.start].1 / kv_page() == pos / kv_page() =>
+                {
+                    g.end = r + 1
+                }
+                _ => groups.push(r..r + 1),
+            }
+        }
+        let pages: Vec<SharedMut<u16>> = groups
+            .iter()
+            .map(|g| {
+                let (s, pos) = rows[g.start];
+                SharedMut::new(seqs[s].page_mut(pos))
+            })
+            .collect();
+        debug_assert!(
+            (1..pages.len()).all(|i| (0..i).all(|j| pages[i].as_ptr() != pages[j].as_ptr())),
+            "two tasks would write one page"
+        );
+        buf.q.resize(rows.len() * c.hidden, 0.0);
+        let q_all = SharedMut::new(&mut buf.q);
+        let qkv = &buf.qkv;
+        self.pool.run(groups.len(), &|gi| {
+            let page = &pages[gi];
+            // SAFETY: each group writes its own page and its own rows of `q`.
+            let page = unsafe { page.slice(0, kv.page_len()) };
+            let mut k = vec![0f32; kvw];
+            for r in groups[gi].clone() {
+                let pos = rows[r].1;
+                let row = &qkv[r * c.qkv_width()..(r + 1) * c.qkv_width()];
+                let cos = &self.rope_cos[pos * half..(pos + 1) * half];
+                let sin = &self.rope_sin[pos * half..(pos + 1) * half];
+                // SAFETY: as above.
+                let q = unsafe { q_all.slice(r * c.hidden, c.hidden) };
+                q.copy_from_slice(&row[..c.hidden]);
+                for head in q.chunks_exact_mut(hd) {
+                    vecmath::rope(self.isa, head, cos, sin, scale);
+                }
+                k.copy_from_slice(&row[c.hidden..c.hidden + kvw]);
+                for head in k.chunks_exact_mut(hd) {
+                    vecmath::rope(self.isa, head, cos, sin, 1.0);
+                }
+                kv.write(page, l, pos % kv_page(), &k, &row[c.hidden + kvw..]);
+            }
+        });
+    }
+
     /// `out` rows = RMS-normalized `x` rows times `w`.
     fn norm_rows(&self, x: &[f32], w: &[f32], n: usize, out: &mut Vec<f32>) {
         let hidden = self.config.hidden;
         out.resize(n * hidden, 0.0);
-        self.rows_parallel(n, out, hidden, &|r, o| {
+        self.rows_parallel(n, PARALLEL_ROWS, out, hidden, &|r, o| {
             vecmath::rms_norm(
                 self.isa,
                 &x[r * hidden..(r + 1) * hidden],
@@ -236,7 +283,7 @@ impl LlamaModel {
             let s = SharedMut::new(&mut quant.s);
             let cols = w.cols;
             let nb = cols / 32;
-            self.for_rows(n, &|r| {
+            self.for_rows(n, PARALLEL_ROWS, &|r| {
                 // SAFETY: each row's bytes, scales and sums belong to its task alone.
                 let (q, d, s) = unsafe {
                     (
@@ -259,24 +306,25 @@ impl LlamaModel {
         );
     }
 
-    /// Calls `f(r, row r of out)` for each of `n` rows of width `width`, in parallel when
-    /// there are many.
+    /// Calls `f(r, row r of out)` for each of `n` rows of width `width`, in parallel from
+    /// `parallel_from` rows on.
     fn rows_parallel(
         &self,
         n: usize,
+        parallel_from: usize,
         out: &mut [f32],
         width: usize,
         f: &(dyn Fn(usize, &mut [f32]) + Sync),
     ) {
         let shared = SharedMut::new(out);
-        self.for_rows(n, &|r| {
+        self.for_rows(n, parallel_from, &|r| {
             // SAFETY: row r belongs to this call alone.
             f(r, unsafe { shared.slice(r * width, width) })
         });
     }
 
-    fn for_rows(&self, n: usize, f: &(dyn Fn(usize) + Sync)) {
-        if n < PARALLEL_ROWS {
+    fn for_rows(&self, n: usize, parallel_from: usize, f: &(dyn Fn(usize) + Sync)) {
+        if n < parallel_from {
             (0..n).for_each(f);
             return;
         }

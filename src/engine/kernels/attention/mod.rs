@@ -49,16 +49,19 @@ impl KvShape {
 
     /// Stores token `slot`'s keys and values (`kv_heads * head_dim` each) for `layer`.
     pub fn write(&self, page: &mut [u16], layer: usize, slot: usize, k: &[f32], v: &[f32]) {
+        use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
         let hd = self.head_dim;
+        let mut bits = vec![0u16; hd];
         for h in 0..self.kv_heads {
             let at = self.keys_at(layer, h);
-            for d in 0..hd {
-                page[at + d * PAGE + slot] = half::f16::from_f32(k[h * hd + d]).to_bits();
+            let keys: &mut [half::f16] = bits.reinterpret_cast_mut();
+            keys.convert_from_f32_slice(&k[h * hd..(h + 1) * hd]);
+            for (d, &b) in bits.iter().enumerate() {
+                page[at + d * PAGE + slot] = b;
             }
             let vat = at + PAGE * hd + slot * hd;
-            for d in 0..hd {
-                page[vat + d] = half::f16::from_f32(v[h * hd + d]).to_bits();
-            }
+            let values: &mut [half::f16] = page[vat..vat + hd].reinterpret_cast_mut();
+            values.convert_from_f32_slice(&v[h * hd..(h + 1) * hd]);
         }
     }
 }
