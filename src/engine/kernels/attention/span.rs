@@ -2,7 +2,7 @@
 //! positions, page by page, written as partial softmaxes for `attention` to merge.
 
 use super::{AttnRow, KvShape, PAGE, SPAN, VALUE_BLOCK};
-use crate::engine::kernels::{Isa, SharedMut, vecmath};
+use crate::engine::kernels::{Isa, SharedMut, prefetch, vecmath};
 
 #[derive(Default)]
 pub(super) struct Scratch {
@@ -59,10 +59,17 @@ impl Ctx<'_> {
         self.find_distinct_pages(&live, start / PAGE, n_pages, s);
         s.scores.resize(live.len() * g * SPAN, 0.0);
         let at = self.shape.keys_at(self.layer, h);
-        // Scores: each distinct page meets every query that sees it, four at a time.
+        // Scores: each distinct page meets every query that sees it, four at a time. Pages lie
+        // far apart in memory, so the keys two pages ahead are fetched while this one is used.
+        for &(holder, p) in s.distinct.iter().take(2) {
+            prefetch(&self.rows[holder].pages[p][at..at + hd * PAGE]);
+        }
         for d in 0..s.distinct.len() {
             let (holder, p) = s.distinct[d];
             let keys = &self.rows[holder].pages[p][at..at + hd * PAGE];
+            if let Some(&(holder, p)) = s.distinct.get(d + 2) {
+                prefetch(&self.rows[holder].pages[p][at..at + hd * PAGE]);
+            }
             let slot = p - start / PAGE;
             s.users.clear();
             s.users
@@ -95,10 +102,21 @@ impl Ctx<'_> {
             }
         }
         // Values, a few pages at a time so that they stay in L1 while every query meets them:
-        // each distinct page converted once, each query's sums kept in registers per block.
+        // each distinct page converted once, each query's sums kept in registers per block;
+        // the next block's values are fetched meanwhile.
         s.values.resize(s.distinct.len() * PAGE * hd, 0.0);
+        let first_page = start / PAGE;
+        let prefetch_values = |b0: usize| {
+            for &(holder, p) in &s.distinct {
+                if (b0..b0 + VALUE_BLOCK).contains(&(p - first_page)) {
+                    prefetch(&self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE]);
+                }
+            }
+        };
+        prefetch_values(0);
         for b0 in (0..n_pages).step_by(VALUE_BLOCK) {
             let b1 = (b0 + VALUE_BLOCK).min(n_pages);
+            prefetch_values(b1);
             for (d, &(holder, p)) in s.distinct.iter().enumerate() {
                 if (b0..b1).contains(&(p - start / PAGE)) {
                     let v = &self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE];
