@@ -69,6 +69,6 @@ if t and l:
     print(json.dumps({"tloom": t, "llama.cpp": l}, indent=2))
     print(f"  prefill         {t['prefill_tok_s']:7.1f} tok/s vs {l['prefill_tok_s']:7.1f}   ratio {t['prefill_tok_s'] / l['prefill_tok_s']:.2f}")
     print(f"  decode, 1 stream {t['decode_tok_s']:6.1f} tok/s vs {l['decode_tok_s']:7.1f}   ratio {t['decode_tok_s'] / l['decode_tok_s']:.2f}")
-    for n, rate in t["batched_decode_tok_s"]:
-        print(f"  decode, batch of {n}: {rate:6.1f} tok/s aggregate = {rate / t['decode_tok_s']:.2f} x tloom's single stream")
+    for (n, rate), (_, x) in zip(t["batched_decode_tok_s"], t["batched_speedup"]):
+        print(f"  decode, batch of {n}: {rate:6.1f} tok/s aggregate = {x:.2f} x tloom's single stream (median of per-run ratios)")
 PY

@@ -20,6 +20,10 @@ pub struct EngineBench {
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
     pub batched_decode_tok_s: Vec<(usize, f64)>,
+    /// Per batch size, the median over runs of (batched rate / single rate of the same run):
+    /// the machine's speed drifts, so a ratio of rates measured seconds apart is steadier
+    /// than the ratio of the two medians.
+    pub batched_speedup: Vec<(usize, f64)>,
     pub ttft_ms: f64,
     pub peak_rss_mb: f64,
 }
@@ -70,13 +74,23 @@ pub fn run(opts: &BenchOptions) -> Result<EngineBench> {
         model.decoder_mut().start(&prompt_ids, 1)?;
         Ok(n as f64 / t.elapsed().as_secs_f64())
     }))?;
-    let decode =
-        median((0..runs).map(|_| decode_rate(&mut model, &prompt_ids, 1, opts.decode_tokens)))?;
+    // Single and batched decoding alternate run by run, so each run's ratio compares rates
+    // measured close together in time.
+    let mut singles = Vec::new();
+    let mut batched_runs: Vec<Vec<f64>> = vec![Vec::new(); opts.batches.len()];
+    for _ in 0..runs {
+        singles.push(decode_rate(&mut model, &prompt_ids, 1, opts.decode_tokens)?);
+        for (i, &b) in opts.batches.iter().enumerate() {
+            batched_runs[i].push(decode_rate(&mut model, &prompt_ids, b, opts.decode_tokens)?);
+        }
+    }
+    let decode = median(singles.iter().map(|&r| Ok(r)))?;
     let mut batched = Vec::new();
-    for &b in &opts.batches {
-        let rate =
-            median((0..runs).map(|_| decode_rate(&mut model, &prompt_ids, b, opts.decode_tokens)))?;
-        batched.push((b, rate));
+    let mut speedup = Vec::new();
+    for (&b, rates) in opts.batches.iter().zip(&batched_runs) {
+        batched.push((b, median(rates.iter().map(|&r| Ok(r)))?));
+        let ratios = rates.iter().zip(&singles).map(|(r, s)| Ok(r / s));
+        speedup.push((b, median(ratios)?));
     }
     let ttft = median((0..runs).map(|_| time_to_first_token(&mut model, &prompt_text)))?;
     Ok(EngineBench {
@@ -88,6 +102,7 @@ pub fn run(opts: &BenchOptions) -> Result<EngineBench> {
         prefill_tok_s: prefill,
         decode_tok_s: decode,
         batched_decode_tok_s: batched,
+        batched_speedup: speedup,
         ttft_ms: ttft,
         peak_rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
     })
@@ -175,8 +190,11 @@ impl EngineBench {
             "decode (1 stream)        {:>8.1} tok/s\n",
             self.decode_tok_s
         );
-        for (b, rate) in &self.batched_decode_tok_s {
-            out += &format!("decode (batch of {b:<2})     {rate:>8.1} tok/s aggregate\n");
+        for ((b, rate), (_, x)) in self.batched_decode_tok_s.iter().zip(&self.batched_speedup) {
+            out += &format!(
+                "decode (batch of {b:<2})     {rate:>8.1} tok/s aggregate, {x:.2}x the single \
+                 stream of the same run\n"
+            );
         }
         out += &format!("time to first token      {:>8.1} ms\n", self.ttft_ms);
         out += &format!("peak RSS                 {:>8.1} MB\n", self.peak_rss_mb);
