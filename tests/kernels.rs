@@ -125,7 +125,7 @@ fn matmuls_give_the_same_bits_for_any_kernel_batch_or_thread_count_and_match_f64
                 let (mut exact, mut float, mut scale) = (0f64, 0f64, 0f64);
                 for k in 0..COLS {
                     let wk = dense[n * COLS + k];
-                    let xq = q.qs[c * COLS + k] as f64 * q.d[c * COLS / BLOCK + k / BLOCK] as f64;
+                    let xq = q.value(c, k) as f64 * q.scale_sum(c, k / BLOCK).0 as f64;
                     exact += wk
                         * if format == Format::F32 {
                             x[c * COLS + k] as f64

@@ -5,9 +5,12 @@
 //! `vpmaddubsw` multiplies them (0..=15) with four activation bytes broadcast to every row
 //! and adds pairs into 16-bit sums. Eight sub-steps fit in 16 bits (8 x 2 x 15 x 127 =
 //! 30480), so one `vpmaddwd` per block widens them, and the block's scales apply in float.
+//! Activation rows come interleaved in groups of four (`QuantRows::grouped`): a kernel needs
+//! one pointer for all its rows' bytes and one for their scales, which keeps every pointer
+//! and accumulator in registers.
 
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
-use super::quant::QRow;
+use super::quant::{GROUP, QGroup};
 use std::arch::x86_64::*;
 
 #[inline(always)]
@@ -29,7 +32,8 @@ unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_ROWS]; MR] {
 /// Groups of `MR` activation rows against consecutive `U4` or `S8` tiles (`tiles` holds
 /// whole tiles of `tile_bytes`). Every group meets a tile before the next tile is read, so a
 /// tile comes from memory once while all groups use it. Tile `t`'s results for row `m` of
-/// group `g` go to `out[(t * groups + g) * MR + m]`.
+/// group `g` go to `out[(t * groups + g) * MR + m]`. Each group is interleaved
+/// (`QuantRows::grouped`), so one pointer reaches all of its rows.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
@@ -38,7 +42,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     format: Format,
     tiles: &[u8],
     tile_bytes: usize,
-    x: &[[QRow; MR]],
+    x: &[QGroup],
     out: &mut [[f32; TILE_ROWS]],
 ) {
     let block_bytes = match format {
@@ -48,9 +52,9 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     let nb = tile_bytes / block_bytes;
     let n = tiles.len() / tile_bytes;
     let groups = x.len();
-    assert!(nb * block_bytes == tile_bytes && out.len() >= n * groups * MR);
-    for xr in x.iter().flatten() {
-        assert!(xr.qs.len() >= nb * BLOCK && xr.d.len() >= nb && xr.s.len() >= nb);
+    assert!(MR <= GROUP && nb * block_bytes == tile_bytes && out.len() >= n * groups * MR);
+    for xg in x {
+        assert!(xg.qs.len() >= nb * BLOCK * GROUP && xg.ds.len() >= nb * 2 * GROUP);
     }
     for t in 0..n {
         for (g, xg) in x.iter().enumerate() {
@@ -58,8 +62,8 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
             let acc = unsafe {
                 let w = tiles.as_ptr().add(t * tile_bytes);
                 match format {
-                    Format::U4 => u4_tile(w, nb, xg),
-                    _ => s8_tile(w, nb, xg),
+                    Format::U4 => u4_tile::<MR>(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
+                    _ => s8_tile::<MR>(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
                 }
             };
             let at = (t * groups + g) * MR;
@@ -73,34 +77,37 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
 unsafe fn u4_tile<const MR: usize>(
     w: *const u8,
     nb: usize,
-    x: &[QRow; MR],
+    x: *const i8,
+    ds: *const f32,
 ) -> [[f32; TILE_ROWS]; MR] {
     let mask = _mm256_set1_epi8(0x0F);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); MR];
     for j in 0..nb {
-        // SAFETY: block j lies inside `tile`; activation blocks were bounds-checked above.
+        // SAFETY: block j lies inside the tile; the group's blocks were bounds-checked above.
         unsafe {
             let blk = w.add(j * U4_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * GROUP);
             let mut isum = [_mm256_setzero_si256(); MR];
             for c in 0..4 {
                 let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
                 let lo = _mm256_and_si256(v, mask);
                 let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask);
-                for m in 0..MR {
-                    let xp = x[m].qs.as_ptr().add(j * BLOCK + 8 * c);
-                    isum[m] = _mm256_add_epi16(isum[m], _mm256_maddubs_epi16(lo, bcast4(xp)));
-                    isum[m] =
-                        _mm256_add_epi16(isum[m], _mm256_maddubs_epi16(hi, bcast4(xp.add(4))));
+                for (m, sum) in isum.iter_mut().enumerate() {
+                    let xl = bcast4(xj.add(4 * (2 * c * GROUP + m)));
+                    let xh = bcast4(xj.add(4 * ((2 * c + 1) * GROUP + m)));
+                    *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(lo, xl));
+                    *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(hi, xh));
                 }
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(128) as *const __m128i));
             let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(144) as *const __m128i));
+            let dj = ds.add(j * 2 * GROUP);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_madd_epi16(isum[m], ones));
-                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*x[m].d.get_unchecked(j)));
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
-                acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*x[m].s.get_unchecked(j)), acc[m]);
+                acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*dj.add(GROUP + m)), acc[m]);
             }
         }
     }
@@ -113,7 +120,8 @@ unsafe fn u4_tile<const MR: usize>(
 unsafe fn s8_tile<const MR: usize>(
     w: *const u8,
     nb: usize,
-    x: &[QRow; MR],
+    x: *const i8,
+    ds: *const f32,
 ) -> [[f32; TILE_ROWS]; MR] {
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); MR];
@@ -121,21 +129,23 @@ unsafe fn s8_tile<const MR: usize>(
         // SAFETY: as in `u4_tile`.
         unsafe {
             let blk = w.add(j * S8_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * GROUP);
             let mut isum = [_mm256_setzero_si256(); MR];
             for s in 0..8 {
                 let wv = _mm256_loadu_si256(blk.add(32 * s) as *const __m256i);
                 // |w| as unsigned bytes (-128 becomes 128), and the sign moved onto x.
                 let wabs = _mm256_sign_epi8(wv, wv);
-                for m in 0..MR {
-                    let xb = bcast4(x[m].qs.as_ptr().add(j * BLOCK + 4 * s));
+                for (m, sum) in isum.iter_mut().enumerate() {
+                    let xb = bcast4(xj.add(4 * (s * GROUP + m)));
                     let prod = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xb, wv));
-                    isum[m] = _mm256_add_epi32(isum[m], _mm256_madd_epi16(prod, ones));
+                    *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(prod, ones));
                 }
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(256) as *const __m128i));
+            let dj = ds.add(j * 2 * GROUP);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(isum[m]);
-                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*x[m].d.get_unchecked(j)));
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
             }
         }

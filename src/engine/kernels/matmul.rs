@@ -6,7 +6,7 @@
 
 use super::packed::{Format, PackedMatrix, TILE_ROWS};
 use super::pool::Pool;
-use super::quant::{QRow, QuantRows};
+use super::quant::{GROUP, QGroup, QuantRows};
 use super::{Isa, SharedMut, portable};
 
 /// Activation rows per kernel call.
@@ -134,18 +134,20 @@ fn kernel<const MR: usize>(
 ) {
     match x {
         Input::Quant(q) => {
-            // Groups past `groups` repeat the last row; only the first `groups` are used.
-            let rows: [[QRow; MR]; GROUPS] = std::array::from_fn(|g| {
-                std::array::from_fn(|m| q.row((c0 + g * MR + m).min(q.rows - 1)))
-            });
-            let rows = &rows[..groups];
             let bytes = w.tile_bytes();
             let data = w.tiles_data(tiles);
+            // Row blocks start at multiples of four, so each group of rows is one of `q`'s.
+            debug_assert!(c0.is_multiple_of(GROUP) && (MR == GROUP || groups == 1));
+            let x: [QGroup; GROUPS] =
+                std::array::from_fn(|g| q.group((c0 / GROUP + g).min(q.groups() - 1)));
+            let x = &x[..groups];
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
-                Isa::Avx2 => unsafe { super::avx2::quant_tiles(w.format, data, bytes, rows, out) },
-                _ => portable::quant_tiles(w.format, data, bytes, rows, out),
+                Isa::Avx2 => unsafe {
+                    super::avx2::quant_tiles::<MR>(w.format, data, bytes, x, out)
+                },
+                _ => portable::quant_tiles::<MR>(w.format, data, bytes, x, out),
             }
         }
         Input::Float { x, cols, rows: n } => {

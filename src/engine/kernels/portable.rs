@@ -3,7 +3,7 @@
 //! bit-identical results.
 
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
-use super::quant::QRow;
+use super::quant::QGroup;
 use half::f16;
 
 fn f16_at(bytes: &[u8], at: usize) -> f32 {
@@ -11,11 +11,11 @@ fn f16_at(bytes: &[u8], at: usize) -> f32 {
 }
 
 /// Eight rows of a `U4` tile against `MR` quantized activation rows.
-fn u4_tile<const MR: usize>(tile: &[u8], x: [QRow; MR]) -> [[f32; TILE_ROWS]; MR] {
+fn u4_tile<const MR: usize>(tile: &[u8], x: QGroup) -> [[f32; TILE_ROWS]; MR] {
     let mut acc = [[0f32; TILE_ROWS]; MR];
     for (j, blk) in tile.chunks_exact(U4_BLOCK_BYTES).enumerate() {
-        for (m, xr) in x.iter().enumerate() {
-            let xq = &xr.qs[j * BLOCK..(j + 1) * BLOCK];
+        for (m, acc) in acc.iter_mut().enumerate() {
+            let xq: [i8; BLOCK] = std::array::from_fn(|k| x.value(m, j * BLOCK + k));
             for r in 0..TILE_ROWS {
                 let mut isum = 0i32;
                 for (k, &xk) in xq.iter().enumerate() {
@@ -24,9 +24,9 @@ fn u4_tile<const MR: usize>(tile: &[u8], x: [QRow; MR]) -> [[f32; TILE_ROWS]; MR
                     let q = (byte >> (4 * (s % 2))) & 0x0F;
                     isum += q as i32 * xk as i32;
                 }
-                let scale = f16_at(blk, 128 + 2 * r) * xr.d[j];
-                acc[m][r] = (isum as f32).mul_add(scale, acc[m][r]);
-                acc[m][r] = f16_at(blk, 144 + 2 * r).mul_add(xr.s[j], acc[m][r]);
+                let scale = f16_at(blk, 128 + 2 * r) * x.scale(m, j);
+                acc[r] = (isum as f32).mul_add(scale, acc[r]);
+                acc[r] = f16_at(blk, 144 + 2 * r).mul_add(x.sum(m, j), acc[r]);
             }
         }
     }
@@ -34,19 +34,19 @@ fn u4_tile<const MR: usize>(tile: &[u8], x: [QRow; MR]) -> [[f32; TILE_ROWS]; MR
 }
 
 /// Eight rows of an `S8` tile against `MR` quantized activation rows.
-fn s8_tile<const MR: usize>(tile: &[u8], x: [QRow; MR]) -> [[f32; TILE_ROWS]; MR] {
+fn s8_tile<const MR: usize>(tile: &[u8], x: QGroup) -> [[f32; TILE_ROWS]; MR] {
     let mut acc = [[0f32; TILE_ROWS]; MR];
     for (j, blk) in tile.chunks_exact(S8_BLOCK_BYTES).enumerate() {
-        for (m, xr) in x.iter().enumerate() {
-            let xq = &xr.qs[j * BLOCK..(j + 1) * BLOCK];
+        for (m, acc) in acc.iter_mut().enumerate() {
+            let xq: [i8; BLOCK] = std::array::from_fn(|k| x.value(m, j * BLOCK + k));
             for r in 0..TILE_ROWS {
                 let mut isum = 0i32;
                 for (k, &xk) in xq.iter().enumerate() {
                     let q = blk[32 * (k / 4) + r * 4 + k % 4] as i8;
                     isum += q as i32 * xk as i32;
                 }
-                let scale = f16_at(blk, 256 + 2 * r) * xr.d[j];
-                acc[m][r] = (isum as f32).mul_add(scale, acc[m][r]);
+                let scale = f16_at(blk, 256 + 2 * r) * x.scale(m, j);
+                acc[r] = (isum as f32).mul_add(scale, acc[r]);
             }
         }
     }
@@ -72,14 +72,14 @@ pub(crate) fn quant_tiles<const MR: usize>(
     format: Format,
     tiles: &[u8],
     tile_bytes: usize,
-    x: &[[QRow; MR]],
+    x: &[QGroup],
     out: &mut [[f32; TILE_ROWS]],
 ) {
     for (t, tile) in tiles.chunks_exact(tile_bytes).enumerate() {
         for (g, xg) in x.iter().enumerate() {
             let acc = match format {
-                Format::U4 => u4_tile(tile, *xg),
-                _ => s8_tile(tile, *xg),
+                Format::U4 => u4_tile::<MR>(tile, *xg),
+                _ => s8_tile::<MR>(tile, *xg),
             };
             let at = (t * x.len() + g) * MR;
             out[at..at + MR].copy_from_slice(&acc);

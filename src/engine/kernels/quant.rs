@@ -1,23 +1,36 @@
 //! Activations quantized for the integer kernels: per row and per 32 values, signed bytes in
 //! -127..=127 with a scale `d` and the scaled sum `s = d * sum(q)` (which the `U4` kernel
 //! needs for the weights' offsets).
+//!
+//! Rows are stored in groups of four, interleaved 4 bytes at a time, because that is how the
+//! kernels read them: one weight load meets the same four activation bytes of every row of a
+//! group, so one pointer reaches them all (with a row per pointer, the 4-row kernel ran out of
+//! registers and was 7-10% slower).
 
-use super::Isa;
 use super::packed::BLOCK;
 use super::vecmath::ROUND_MAGIC;
+use super::{Isa, SharedMut};
 
-/// `rows` rows of `cols` quantized activations.
+/// Rows per interleaved group.
+pub const GROUP: usize = 4;
+/// 4-byte units per block.
+const UNITS: usize = BLOCK / 4;
+
+/// `rows` rows of `cols` quantized activations, in groups of `GROUP` rows.
 #[derive(Debug, Clone, Default)]
 pub struct QuantRows {
     pub rows: usize,
     pub cols: usize,
-    pub qs: Vec<i8>,
-    pub d: Vec<f32>,
-    pub s: Vec<f32>,
+    /// Row `GROUP * g + m`'s bytes `32j + 4u..32j + 4u + 4` are at
+    /// `qs[4 * (((g * nb + j) * UNITS + u) * GROUP + m)..][..4]`; rows past the last are zero.
+    qs: Vec<i8>,
+    /// Per group and block, the rows' scales, then their sums:
+    /// `ds[(g * nb + j) * 2 * GROUP + m]` and `ds[.. + GROUP + m]`.
+    ds: Vec<f32>,
 }
 
 impl QuantRows {
-    /// Resizes for `rows x cols` (contents undefined until `quantize_row`).
+    /// Resizes for `rows x cols` (contents undefined until quantized).
     pub fn reset(&mut self, rows: usize, cols: usize) {
         assert!(
             cols.is_multiple_of(BLOCK),
@@ -25,58 +38,144 @@ impl QuantRows {
         );
         self.rows = rows;
         self.cols = cols;
-        self.qs.resize(rows * cols, 0);
-        self.d.resize(rows * cols / BLOCK, 0.0);
-        self.s.resize(rows * cols / BLOCK, 0.0);
+        let groups = rows.div_ceil(GROUP);
+        self.qs.resize(groups * cols * GROUP, 0);
+        self.ds.resize(groups * cols / BLOCK * 2 * GROUP, 0.0);
+    }
+
+    /// Groups in use.
+    pub fn groups(&self) -> usize {
+        self.rows.div_ceil(GROUP)
     }
 
     /// Quantizes all of `x` (row-major, `rows x cols`).
     pub fn quantize(&mut self, isa: Isa, x: &[f32], rows: usize, cols: usize) {
         self.reset(rows, cols);
-        let nb = cols / BLOCK;
-        for r in 0..rows {
-            quantize_into(
-                isa,
-                &x[r * cols..(r + 1) * cols],
-                &mut self.qs[r * cols..(r + 1) * cols],
-                &mut self.d[r * nb..(r + 1) * nb],
-                &mut self.s[r * nb..(r + 1) * nb],
-            );
+        for g in 0..self.groups() {
+            let from = g * GROUP;
+            let to = (from + GROUP).min(rows);
+            let group = self.group_mut(g);
+            quantize_group(isa, &x[from * cols..to * cols], to - from, group.0, group.1);
         }
     }
 
-    /// Pointers to row `r`'s bytes, scales and sums.
-    pub(crate) fn row(&self, r: usize) -> QRow<'_> {
-        let nb = self.cols / BLOCK;
-        QRow {
-            qs: &self.qs[r * self.cols..(r + 1) * self.cols],
-            d: &self.d[r * nb..(r + 1) * nb],
-            s: &self.s[r * nb..(r + 1) * nb],
+    /// Group `g`'s bytes and scales, to quantize into (`quantize_group`).
+    pub fn group_mut(&mut self, g: usize) -> (&mut [i8], &mut [f32]) {
+        let (x, ds) = self.group_ranges(g);
+        (&mut self.qs[x], &mut self.ds[ds])
+    }
+
+    /// Every group's bytes and scales at once, for tasks that quantize one group each.
+    pub(crate) fn writer(&mut self) -> GroupWriter {
+        let (x, ds) = self.group_ranges(0);
+        GroupWriter {
+            qs: SharedMut::new(&mut self.qs),
+            ds: SharedMut::new(&mut self.ds),
+            sizes: (x.len(), ds.len()),
         }
+    }
+
+    /// Group `g`'s bytes and scales, for the kernels.
+    pub(crate) fn group(&self, g: usize) -> QGroup<'_> {
+        let (x, ds) = self.group_ranges(g);
+        QGroup {
+            qs: &self.qs[x],
+            ds: &self.ds[ds],
+        }
+    }
+
+    fn group_ranges(&self, g: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let (bytes, scales) = (self.cols * GROUP, self.cols / BLOCK * 2 * GROUP);
+        (g * bytes..(g + 1) * bytes, g * scales..(g + 1) * scales)
+    }
+
+    /// Row `r`'s quantized value `k`.
+    pub fn value(&self, r: usize, k: usize) -> i8 {
+        self.group(r / GROUP).value(r % GROUP, k)
+    }
+
+    /// Row `r`'s scale and scaled sum of block `j`.
+    pub fn scale_sum(&self, r: usize, j: usize) -> (f32, f32) {
+        let g = self.group(r / GROUP);
+        (g.scale(r % GROUP, j), g.sum(r % GROUP, j))
     }
 }
 
-/// One quantized row.
+/// Hands out disjoint groups of a `QuantRows` to parallel tasks.
+pub(crate) struct GroupWriter {
+    qs: SharedMut<i8>,
+    ds: SharedMut<f32>,
+    sizes: (usize, usize),
+}
+
+impl GroupWriter {
+    /// Group `g`'s bytes and scales.
+    ///
+    /// # Safety
+    /// Each group may be borrowed by one task at a time, and the rows must outlive it.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn group(&self, g: usize) -> (&mut [i8], &mut [f32]) {
+        let (x, d) = self.sizes;
+        // SAFETY: groups are disjoint ranges; the caller borrows each once.
+        unsafe { (self.qs.slice(g * x, x), self.ds.slice(g * d, d)) }
+    }
+}
+
+/// One group of quantized rows (see `QuantRows`).
 #[derive(Clone, Copy)]
-pub(crate) struct QRow<'a> {
+pub(crate) struct QGroup<'a> {
     pub qs: &'a [i8],
-    pub d: &'a [f32],
-    pub s: &'a [f32],
+    pub ds: &'a [f32],
+}
+
+impl QGroup<'_> {
+    /// Row `m`'s value `k`.
+    #[inline(always)]
+    pub fn value(&self, m: usize, k: usize) -> i8 {
+        let (j, u) = (k / BLOCK, k % BLOCK / 4);
+        self.qs[4 * ((j * UNITS + u) * GROUP + m) + k % 4]
+    }
+
+    /// Row `m`'s scale of block `j`.
+    #[inline(always)]
+    pub fn scale(&self, m: usize, j: usize) -> f32 {
+        self.ds[j * 2 * GROUP + m]
+    }
+
+    /// Row `m`'s scaled sum of block `j`.
+    #[inline(always)]
+    pub fn sum(&self, m: usize, j: usize) -> f32 {
+        self.ds[j * 2 * GROUP + GROUP + m]
+    }
 }
 
 #[inline(always)]
-fn quantize_into_body(x: &[f32], qs: &mut [i8], d: &mut [f32], s: &mut [f32]) {
-    for (j, (dj, sj)) in d.iter_mut().zip(s.iter_mut()).enumerate() {
-        (*dj, *sj) = quantize_block(
-            &x[j * BLOCK..(j + 1) * BLOCK],
-            &mut qs[j * BLOCK..(j + 1) * BLOCK],
-        );
+fn quantize_group_body(x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
+    let cols = x.len() / rows.max(1);
+    let nb = cols / BLOCK;
+    let mut q = [0i8; BLOCK];
+    for m in 0..GROUP {
+        for j in 0..nb {
+            let (d, s) = if m < rows {
+                quantize_block(&x[m * cols + j * BLOCK..][..BLOCK], &mut q)
+            } else {
+                q = [0; BLOCK];
+                (0.0, 0.0)
+            };
+            for u in 0..UNITS {
+                let at = 4 * ((j * UNITS + u) * GROUP + m);
+                qs[at..at + 4].copy_from_slice(&q[4 * u..4 * u + 4]);
+            }
+            ds[j * 2 * GROUP + m] = d;
+            ds[j * 2 * GROUP + GROUP + m] = s;
+        }
     }
 }
 
 dispatched! {
-    /// Quantizes one row `x` into its bytes `qs`, scales `d` and sums `s`.
-    pub quantize_into => quantize_into_body(x: &[f32], qs: &mut [i8], d: &mut [f32], s: &mut [f32]) -> ()
+    /// Quantizes `rows` (at most `GROUP`) rows `x` into one group's bytes and scales
+    /// (`QuantRows::group_mut`); the group's other rows become zeros.
+    pub quantize_group => quantize_group_body(x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) -> ()
 }
 
 /// Quantizes 32 values; returns the scale and the scaled sum.
@@ -113,18 +212,45 @@ mod tests {
         let mut q = QuantRows::default();
         q.quantize(Isa::detect(), &x, 1, 64);
         for j in 0..2 {
-            let d = q.d[j];
+            let (d, s) = q.scale_sum(0, j);
             let mut sum = 0i32;
             for k in 0..32 {
-                let v = q.qs[j * 32 + k];
+                let v = q.value(0, j * 32 + k);
                 assert!((-127..=127).contains(&v));
                 assert!((v as f32 * d - x[j * 32 + k]).abs() <= d * 0.5 + 1e-6);
                 sum += v as i32;
             }
-            assert_eq!(q.s[j], d * sum as f32);
+            assert_eq!(s, d * sum as f32);
         }
         let zeros = [0f32; 32];
         q.quantize(Isa::detect(), &zeros, 1, 32);
-        assert_eq!((q.d[0], q.s[0]), (0.0, 0.0));
+        assert_eq!(q.scale_sum(0, 0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn every_row_of_a_group_reads_back_as_if_quantized_alone() {
+        let (rows, cols) = (6, 64);
+        let x: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919 % 211) as f32 - 100.0) * 0.03)
+            .collect();
+        let mut all = QuantRows::default();
+        all.quantize(Isa::detect(), &x, rows, cols);
+        assert_eq!(all.groups(), 2);
+        let mut one = QuantRows::default();
+        for r in 0..rows {
+            one.quantize(Isa::Portable, &x[r * cols..(r + 1) * cols], 1, cols);
+            for k in 0..cols {
+                assert_eq!(all.value(r, k), one.value(0, k), "row {r} value {k}");
+            }
+            for j in 0..cols / BLOCK {
+                assert_eq!(all.scale_sum(r, j), one.scale_sum(0, j));
+            }
+        }
+        // The second group's two missing rows are zeros.
+        let g = all.group(1);
+        for m in 2..GROUP {
+            assert!((0..cols).all(|k| g.value(m, k) == 0));
+            assert_eq!((g.scale(m, 1), g.sum(m, 1)), (0.0, 0.0));
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::engine::kernels::SharedMut;
 use crate::engine::kernels::attention::{AttnRow, Heads, attention};
 use crate::engine::kernels::matmul::{Input, Write, matmul};
 use crate::engine::kernels::packed::{Format, PackedMatrix};
-use crate::engine::kernels::quant::{QuantRows, quantize_into};
+use crate::engine::kernels::quant::{GROUP, QuantRows, quantize_group};
 use crate::engine::kernels::vecmath;
 
 /// Rows at or above which light row-wise work (norms, quantization) is spread over the pool.
@@ -278,21 +278,15 @@ impl LlamaModel {
             }
         } else {
             quant.reset(n, w.cols);
-            let q = SharedMut::new(&mut quant.qs);
-            let d = SharedMut::new(&mut quant.d);
-            let s = SharedMut::new(&mut quant.s);
+            let groups = quant.groups();
             let cols = w.cols;
-            let nb = cols / 32;
-            self.for_rows(n, PARALLEL_ROWS, &|r| {
-                // SAFETY: each row's bytes, scales and sums belong to its task alone.
-                let (q, d, s) = unsafe {
-                    (
-                        q.slice(r * cols, cols),
-                        d.slice(r * nb, nb),
-                        s.slice(r * nb, nb),
-                    )
-                };
-                quantize_into(self.isa, &x[r * cols..(r + 1) * cols], q, d, s);
+            let writer = quant.writer();
+            self.for_rows(groups, PARALLEL_ROWS / GROUP, &|g| {
+                let rows = GROUP.min(n - g * GROUP);
+                let x = &x[g * GROUP * cols..(g * GROUP + rows) * cols];
+                // SAFETY: each group belongs to its task alone.
+                let (q, d) = unsafe { writer.group(g) };
+                quantize_group(self.isa, x, rows, q, d);
             });
             Input::Quant(quant)
         };
