@@ -154,6 +154,54 @@ unsafe fn s8_tile<const MR: usize>(
     unsafe { store(acc) }
 }
 
+/// Quantizes 32 values to bytes in -127..=127; returns the scale and the scaled sum. The
+/// twin of `quant::quantize_block`: the same largest magnitude (NaN ignored), the same
+/// multiply, then add, to round, the same clamp.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn quantize_block(x: &[f32; 32], q: &mut [i8; 32]) -> (f32, f32) {
+    use super::vecmath::ROUND_MAGIC;
+    // SAFETY: 32 floats in, 32 bytes out.
+    unsafe {
+        let v: [__m256; 4] = std::array::from_fn(|i| _mm256_loadu_ps(x.as_ptr().add(8 * i)));
+        let sign = _mm256_set1_ps(-0.0);
+        let mut m = _mm256_setzero_ps();
+        for vi in v {
+            // `max(a, m)` keeps `m` when `a` is NaN, as the portable fold does.
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, vi), m);
+        }
+        let mut lanes = [0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), m);
+        let amax = lanes.iter().fold(0f32, |a, &l| if l > a { l } else { a });
+        let d = amax / 127.0;
+        let inv = _mm256_set1_ps(if d > 0.0 { 1.0 / d } else { 0.0 });
+        let magic = _mm256_set1_ps(ROUND_MAGIC);
+        let magic_bits = _mm256_set1_epi32(ROUND_MAGIC.to_bits() as i32);
+        let (lo, hi) = (_mm256_set1_epi32(-127), _mm256_set1_epi32(127));
+        let ints: [__m256i; 4] = std::array::from_fn(|i| {
+            let t = _mm256_add_ps(_mm256_mul_ps(v[i], inv), magic);
+            let n = _mm256_sub_epi32(_mm256_castps_si256(t), magic_bits);
+            _mm256_min_epi32(_mm256_max_epi32(n, lo), hi)
+        });
+        let total = _mm256_add_epi32(
+            _mm256_add_epi32(ints[0], ints[1]),
+            _mm256_add_epi32(ints[2], ints[3]),
+        );
+        let mut sums = [0i32; 8];
+        _mm256_storeu_si256(sums.as_mut_ptr() as *mut __m256i, total);
+        // Packing works within 128-bit halves; the permute puts the bytes back in order.
+        let words_ab = _mm256_packs_epi32(ints[0], ints[1]);
+        let words_cd = _mm256_packs_epi32(ints[2], ints[3]);
+        let bytes = _mm256_packs_epi16(words_ab, words_cd);
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        let bytes = _mm256_permutevar8x32_epi32(bytes, order);
+        _mm256_storeu_si256(q.as_mut_ptr() as *mut __m256i, bytes);
+        (d, d * sums.iter().sum::<i32>() as f32)
+    }
+}
+
 /// As `quant_tiles`, for `F32` tiles (`[k][8]` floats each) and float activations.
 ///
 /// # Safety

@@ -149,15 +149,43 @@ impl QGroup<'_> {
     }
 }
 
+/// Quantizes `rows` (at most `GROUP`) rows `x` into one group's bytes and scales
+/// (`QuantRows::group_mut`); the group's other rows become zeros.
+pub fn quantize_group(isa: Isa, x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn fast(x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
+            // SAFETY: this function only runs on CPUs with AVX2 (see below).
+            quantize_group_with(x, rows, qs, ds, |x, q| unsafe {
+                super::avx2::quantize_block(x, q)
+            })
+        }
+        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+        return unsafe { fast(x, rows, qs, ds) };
+    }
+    let _ = isa;
+    quantize_group_with(x, rows, qs, ds, quantize_block)
+}
+
 #[inline(always)]
-fn quantize_group_body(x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
+fn quantize_group_with(
+    x: &[f32],
+    rows: usize,
+    qs: &mut [i8],
+    ds: &mut [f32],
+    block: impl Fn(&[f32; BLOCK], &mut [i8; BLOCK]) -> (f32, f32),
+) {
     let cols = x.len() / rows.max(1);
     let nb = cols / BLOCK;
     let mut q = [0i8; BLOCK];
     for m in 0..GROUP {
         for j in 0..nb {
             let (d, s) = if m < rows {
-                quantize_block(&x[m * cols + j * BLOCK..][..BLOCK], &mut q)
+                let xb = x[m * cols + j * BLOCK..][..BLOCK]
+                    .try_into()
+                    .expect("a block");
+                block(xb, &mut q)
             } else {
                 q = [0; BLOCK];
                 (0.0, 0.0)
@@ -172,15 +200,9 @@ fn quantize_group_body(x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
     }
 }
 
-dispatched! {
-    /// Quantizes `rows` (at most `GROUP`) rows `x` into one group's bytes and scales
-    /// (`QuantRows::group_mut`); the group's other rows become zeros.
-    pub quantize_group => quantize_group_body(x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) -> ()
-}
-
-/// Quantizes 32 values; returns the scale and the scaled sum.
-#[inline(always)]
-fn quantize_block(x: &[f32], q: &mut [i8]) -> (f32, f32) {
+/// Quantizes 32 values; returns the scale and the scaled sum. (`avx2::quantize_block` is
+/// its vector twin.)
+fn quantize_block(x: &[f32; BLOCK], q: &mut [i8; BLOCK]) -> (f32, f32) {
     let amax = x
         .iter()
         .fold(0f32, |a, v| if v.abs() > a { v.abs() } else { a });
@@ -188,8 +210,7 @@ fn quantize_block(x: &[f32], q: &mut [i8]) -> (f32, f32) {
     let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
     let mut sum = 0i32;
     for (o, v) in q.iter_mut().zip(x) {
-        // Round to nearest (ties to even) by the magic-number add: plain float arithmetic
-        // that vectorizes, where `round_ties_even` is a library call without SSE4.1.
+        // Round to nearest (ties to even) by the magic-number add.
         let t = v * inv + ROUND_MAGIC;
         let v = (t.to_bits() as i32)
             .wrapping_sub(ROUND_MAGIC.to_bits() as i32)
@@ -252,5 +273,22 @@ mod tests {
             assert!((0..cols).all(|k| g.value(m, k) == 0));
             assert_eq!((g.scale(m, 1), g.sum(m, 1)), (0.0, 0.0));
         }
+    }
+
+    #[test]
+    fn vector_and_portable_quantization_agree_bit_for_bit() {
+        let mut x: Vec<f32> = (0..32 * 40)
+            .map(|i| ((i * 7919 % 1013) as f32 - 506.0) * 0.0071 * (1 + i % 7) as f32)
+            .collect();
+        x[40] = f32::NAN;
+        x[70] = -0.0;
+        x[100..132].fill(0.0);
+        x[200] = 1e30;
+        let (mut a, mut b) = (QuantRows::default(), QuantRows::default());
+        a.quantize(Isa::detect(), &x, 5, 256);
+        b.quantize(Isa::Portable, &x, 5, 256);
+        assert_eq!(a.qs, b.qs);
+        let bits = |q: &QuantRows| q.ds.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b));
     }
 }
