@@ -271,41 +271,67 @@ pub(crate) unsafe fn f16_to_f32(src: &[u16], dst: &mut [f32]) {
     }
 }
 
-/// Scores of `N` queries against one page's keys, stored transposed as f16 (`[dim][16]`):
-/// for each dimension, sixteen keys are converted once and meet every query.
+/// Scores of queries `q` against one page's keys, stored transposed as f16 (`[dim][16]`):
+/// query `i`'s sixteen scores go to `scores[at[i]..at[i] + 16]`. Queries go four at a time:
+/// for each dimension, sixteen keys are converted once and meet all four.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn page_scores<const N: usize>(q: [&[f32]; N], keys: &[u16]) -> [[f32; 16]; N] {
+pub(crate) unsafe fn page_scores(q: &[&[f32]], keys: &[u16], scores: &mut [f32], at: &[usize]) {
     let hd = keys.len() / 16;
-    for qj in &q {
-        assert!(qj.len() >= hd);
+    assert!(q.len() == at.len());
+    for (qj, &o) in q.iter().zip(at) {
+        assert!(qj.len() >= hd && o + 16 <= scores.len());
     }
+    let mut i = 0;
+    while i < q.len() {
+        // SAFETY: bounds checked above.
+        unsafe {
+            match q.len() - i {
+                1 => scores_n::<1>(&q[i..], keys, hd, scores, &at[i..]),
+                2 => scores_n::<2>(&q[i..], keys, hd, scores, &at[i..]),
+                3 => scores_n::<3>(&q[i..], keys, hd, scores, &at[i..]),
+                _ => scores_n::<4>(&q[i..], keys, hd, scores, &at[i..]),
+            }
+        }
+        i += 4;
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn scores_n<const N: usize>(
+    q: &[&[f32]],
+    keys: &[u16],
+    hd: usize,
+    scores: &mut [f32],
+    at: &[usize],
+) {
+    let qp: [*const f32; N] = std::array::from_fn(|j| q[j].as_ptr());
     let mut lo = [_mm256_setzero_ps(); N];
     let mut hi = [_mm256_setzero_ps(); N];
     for d in 0..hd {
-        // SAFETY: d < hd, so 16 keys at d * 16 are inside `keys`; q was checked above.
+        // SAFETY: d < hd, so 16 keys at d * 16 are inside `keys`; queries were checked.
         unsafe {
             let k = keys.as_ptr().add(d * 16);
             let k0 = _mm256_cvtph_ps(_mm_loadu_si128(k as *const __m128i));
             let k1 = _mm256_cvtph_ps(_mm_loadu_si128(k.add(8) as *const __m128i));
             for j in 0..N {
-                let qd = _mm256_set1_ps(*q[j].get_unchecked(d));
+                let qd = _mm256_set1_ps(*qp[j].add(d));
                 lo[j] = _mm256_fmadd_ps(qd, k0, lo[j]);
                 hi[j] = _mm256_fmadd_ps(qd, k1, hi[j]);
             }
         }
     }
-    let mut out = [[0f32; 16]; N];
     for j in 0..N {
-        // SAFETY: 16 floats per output row.
+        // SAFETY: 16 floats at at[j], checked by the caller.
         unsafe {
-            _mm256_storeu_ps(out[j].as_mut_ptr(), lo[j]);
-            _mm256_storeu_ps(out[j].as_mut_ptr().add(8), hi[j]);
+            let o = scores.as_mut_ptr().add(at[j]);
+            _mm256_storeu_ps(o, lo[j]);
+            _mm256_storeu_ps(o.add(8), hi[j]);
         }
     }
-    out
 }
 
 /// `out += sum_t w[t] * v[t]` for 64-wide values over a span: position `t`'s values are
@@ -339,6 +365,57 @@ pub(crate) unsafe fn weighted_values_64(w: &[f32], pages: &[u32], arena: &[f32],
         }
         for (i, a) in acc.iter().enumerate() {
             _mm256_storeu_ps(o.add(8 * i), *a);
+        }
+    }
+}
+
+/// `weighted_values_64` for two queries over the same positions: 32 dimensions at a time,
+/// each value vector is loaded once for both (one load per FMA made the single-query kernel
+/// wait on loads). Every sum takes the same FMAs in the same order as there.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn weighted_values_2x64(
+    w: [&[f32]; 2],
+    pages: &[u32],
+    arena: &[f32],
+    out: [&mut [f32]; 2],
+) {
+    const PAGE: usize = 16;
+    let n = w[0].len();
+    assert!(w[1].len() == n && out[0].len() == 64 && out[1].len() == 64);
+    assert!(pages.len() >= n.div_ceil(PAGE));
+    for &p in &pages[..n.div_ceil(PAGE)] {
+        assert!((p as usize + 1) * PAGE * 64 <= arena.len());
+    }
+    let (o0, o1) = (out[0].as_mut_ptr(), out[1].as_mut_ptr());
+    // SAFETY: bounds checked above.
+    unsafe {
+        for half in [0, 32] {
+            let mut a = [_mm256_setzero_ps(); 4];
+            let mut b = [_mm256_setzero_ps(); 4];
+            for i in 0..4 {
+                a[i] = _mm256_loadu_ps(o0.add(half + 8 * i));
+                b[i] = _mm256_loadu_ps(o1.add(half + 8 * i));
+            }
+            for (k, &p) in pages[..n.div_ceil(PAGE)].iter().enumerate() {
+                let page = arena.as_ptr().add(p as usize * PAGE * 64 + half);
+                for t in k * PAGE..n.min(k * PAGE + PAGE) {
+                    let v = page.add((t % PAGE) * 64);
+                    let x = _mm256_set1_ps(*w[0].get_unchecked(t));
+                    let y = _mm256_set1_ps(*w[1].get_unchecked(t));
+                    for i in 0..4 {
+                        let vv = _mm256_loadu_ps(v.add(8 * i));
+                        a[i] = _mm256_fmadd_ps(x, vv, a[i]);
+                        b[i] = _mm256_fmadd_ps(y, vv, b[i]);
+                    }
+                }
+            }
+            for i in 0..4 {
+                _mm256_storeu_ps(o0.add(half + 8 * i), a[i]);
+                _mm256_storeu_ps(o1.add(half + 8 * i), b[i]);
+            }
         }
     }
 }

@@ -14,7 +14,9 @@ pub(super) struct Scratch {
     distinct: Vec<(usize, usize)>,
     /// Per live row and page of the span: its index in `distinct`, or `NONE`.
     page_of: Vec<u32>,
-    users: Vec<usize>,
+    /// Per query that meets a page: where it starts in `q`, and where its scores go.
+    queries: Vec<usize>,
+    at: Vec<usize>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -71,19 +73,27 @@ impl Ctx<'_> {
                 prefetch(&self.rows[holder].pages[p][at..at + hd * PAGE]);
             }
             let slot = p - start / PAGE;
-            s.users.clear();
-            s.users
-                .extend((0..live.len()).filter(|&i| s.page_of[i * n_pages + slot] == d as u32));
-            let mut chunk = [(0usize, 0usize); 4];
-            let mut n = 0;
-            for ui in 0..s.users.len() {
+            // Every query that sees this page, and where its sixteen scores go.
+            s.queries.clear();
+            s.at.clear();
+            for (i, &r) in live.iter().enumerate() {
+                if s.page_of[i * n_pages + slot] != d as u32 {
+                    continue;
+                }
                 for qg in 0..g {
-                    chunk[n] = (s.users[ui], qg);
-                    n += 1;
-                    if n == 4 || (ui + 1 == s.users.len() && qg + 1 == g) {
-                        let at_page = (p * PAGE, start);
-                        self.score_chunk(&chunk[..n], &live, h, keys, at_page, &mut s.scores);
-                        n = 0;
+                    let head = r * self.n_head + h * g + qg;
+                    s.queries.push(head * hd);
+                    s.at.push((i * g + qg) * SPAN + p * PAGE - start);
+                }
+            }
+            page_scores(self.isa, self.q, &s.queries, keys, &mut s.scores, &s.at);
+            // Positions past a row's own (in its last page) get no weight.
+            for (i, &r) in live.iter().enumerate() {
+                let valid = (self.rows[r].pos + 1).saturating_sub(p * PAGE);
+                if valid < PAGE && s.page_of[i * n_pages + slot] == d as u32 {
+                    for qg in 0..g {
+                        let at = (i * g + qg) * SPAN + p * PAGE - start;
+                        s.scores[at + valid..at + PAGE].fill(f32::NEG_INFINITY);
                     }
                 }
             }
@@ -134,45 +144,26 @@ impl Ctx<'_> {
                 }
                 let to = len.min(b1 * PAGE);
                 let pages = &s.page_of[i * n_pages + b0..i * n_pages + to.div_ceil(PAGE)];
-                for qg in 0..g {
-                    let w = &s.scores[(i * g + qg) * SPAN + b0 * PAGE..][..to - b0 * PAGE];
+                // The row's heads see the same pages: two at a time, they share value loads.
+                let weights =
+                    |qg: usize| &s.scores[(i * g + qg) * SPAN + b0 * PAGE..][..to - b0 * PAGE];
+                let mut qg = 0;
+                while qg < g {
                     let dst = self.partial(partials, r, h * g + qg, span);
-                    weighted_values(self.isa, w, pages, &s.values, &mut dst[2..]);
+                    if qg + 1 < g {
+                        let dst2 = self.partial(partials, r, h * g + qg + 1, span);
+                        let w = [weights(qg), weights(qg + 1)];
+                        let out = [&mut dst[2..], &mut dst2[2..]];
+                        weighted_values_pair(self.isa, w, pages, &s.values, out);
+                        qg += 2;
+                    } else {
+                        weighted_values(self.isa, weights(qg), pages, &s.values, &mut dst[2..]);
+                        qg += 1;
+                    }
                 }
             }
         }
         s.live = live;
-    }
-
-    /// Scores of the queries `chunk` (live row index, head in group) against the page that
-    /// starts at position `page_start` of the span starting at `span_start`; positions past a
-    /// row's own are set to -inf.
-    fn score_chunk(
-        &self,
-        chunk: &[(usize, usize)],
-        live: &[usize],
-        h: usize,
-        keys: &[u16],
-        (page_start, span_start): (usize, usize),
-        scores: &mut [f32],
-    ) {
-        let offset = page_start - span_start;
-        let (hd, g) = (self.shape.head_dim, self.group);
-        let qs: [&[f32]; 4] = std::array::from_fn(|k| {
-            let (i, qg) = chunk[k.min(chunk.len() - 1)];
-            &self.q[(live[i] * self.n_head + h * g + qg) * hd..][..hd]
-        });
-        let out = page_scores(self.isa, &qs[..chunk.len()], keys);
-        for (&(i, qg), o) in chunk.iter().zip(&out) {
-            let dst: &mut [f32; PAGE] = (&mut scores[(i * g + qg) * SPAN + offset..][..PAGE])
-                .try_into()
-                .expect("a page of scores");
-            *dst = *o;
-            let valid = self.rows[live[i]].pos + 1 - page_start;
-            if valid < PAGE {
-                dst[valid..].fill(f32::NEG_INFINITY);
-            }
-        }
     }
 
     /// Fills `s.distinct` and `s.page_of` for pages `first..first + n` of the live rows.
@@ -224,45 +215,46 @@ impl Ctx<'_> {
     }
 }
 
-/// Scores of up to four queries against one page's keys (f16, `[dim][slot]`). Each
-/// query's scores come out the same whichever others share the call.
-fn page_scores(isa: Isa, q: &[&[f32]], keys: &[u16]) -> [[f32; PAGE]; 4] {
-    let mut out = [[0f32; PAGE]; 4];
-    macro_rules! n {
-        ($n:literal) => {{
-            let qs: [&[f32]; $n] = std::array::from_fn(|j| q[j]);
-            #[cfg(target_arch = "x86_64")]
-            if isa == Isa::Avx2 {
-                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-                let r = unsafe { crate::engine::kernels::avx2::page_scores::<$n>(qs, keys) };
-                out[..$n].copy_from_slice(&r);
-                return out;
-            }
-            out[..$n].copy_from_slice(&scores_portable::<$n>(qs, keys));
-        }};
-    }
-    match q.len() {
-        1 => n!(1),
-        2 => n!(2),
-        3 => n!(3),
-        _ => n!(4),
+/// Scores of the queries starting at `q[q_at[i]]` against one page's keys (f16,
+/// `[dim][slot]`), sixteen each into `scores[at[i]..]`. A query's scores do not depend on
+/// which others share the call.
+fn page_scores(
+    isa: Isa,
+    q: &[f32],
+    q_at: &[usize],
+    keys: &[u16],
+    scores: &mut [f32],
+    at: &[usize],
+) {
+    let hd = keys.len() / PAGE;
+    let mut qs: [&[f32]; 64] = [&[]; 64];
+    for (qc, ac) in q_at.chunks(64).zip(at.chunks(64)) {
+        for (slot, &o) in qs.iter_mut().zip(qc) {
+            *slot = &q[o..o + hd];
+        }
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx2 {
+            // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+            unsafe { crate::engine::kernels::avx2::page_scores(&qs[..qc.len()], keys, scores, ac) };
+            continue;
+        }
+        scores_portable(&qs[..qc.len()], keys, scores, ac);
     }
     let _ = isa;
-    out
 }
 
 /// The portable twin of `avx2::page_scores`.
-fn scores_portable<const N: usize>(q: [&[f32]; N], keys: &[u16]) -> [[f32; PAGE]; N] {
-    let mut acc = [[0f32; PAGE]; N];
-    for (d, kd) in keys.chunks_exact(PAGE).enumerate() {
-        let k: [f32; PAGE] = std::array::from_fn(|s| half::f16::from_bits(kd[s]).to_f32());
-        for j in 0..N {
+fn scores_portable(q: &[&[f32]], keys: &[u16], scores: &mut [f32], at: &[usize]) {
+    for (qj, &o) in q.iter().zip(at) {
+        let mut acc = [0f32; PAGE];
+        for (d, kd) in keys.chunks_exact(PAGE).enumerate() {
             for s in 0..PAGE {
-                acc[j][s] = q[j][d].mul_add(k[s], acc[j][s]);
+                let k = half::f16::from_bits(kd[s]).to_f32();
+                acc[s] = qj[d].mul_add(k, acc[s]);
             }
         }
+        scores[o..o + PAGE].copy_from_slice(&acc);
     }
-    acc
 }
 
 /// `out += sum_t w[t] * v[t]` over a span, where the values of positions `16p..16p + 16`
@@ -274,6 +266,27 @@ fn weighted_values(isa: Isa, w: &[f32], pages: &[u32], arena: &[f32], out: &mut 
         return unsafe { crate::engine::kernels::avx2::weighted_values_64(w, pages, arena, out) };
     }
     weighted_values_generic(isa, w, pages, arena, out);
+}
+
+/// `weighted_values` for two queries over the same pages: the same sums, with each value
+/// loaded once for both.
+fn weighted_values_pair(
+    isa: Isa,
+    w: [&[f32]; 2],
+    pages: &[u32],
+    arena: &[f32],
+    out: [&mut [f32]; 2],
+) {
+    let [o0, o1] = out;
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && o0.len() == 64 && o1.len() == 64 {
+        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+        return unsafe {
+            crate::engine::kernels::avx2::weighted_values_2x64(w, pages, arena, [o0, o1])
+        };
+    }
+    weighted_values(isa, w[0], pages, arena, o0);
+    weighted_values(isa, w[1], pages, arena, o1);
 }
 
 #[inline(always)]
