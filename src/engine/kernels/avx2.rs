@@ -5,12 +5,12 @@
 //! `vpmaddubsw` multiplies them (0..=15) with four activation bytes broadcast to every row
 //! and adds pairs into 16-bit sums. Eight sub-steps fit in 16 bits (8 x 2 x 15 x 127 =
 //! 30480), so one `vpmaddwd` per block widens them, and the block's scales apply in float.
-//! Activation rows come interleaved in groups of four (`QuantRows::grouped`): a kernel needs
+//! Activation rows come interleaved in groups of up to four (`QuantRows`): a kernel needs
 //! one pointer for all its rows' bytes and one for their scales, which keeps every pointer
 //! and accumulator in registers.
 
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
-use super::quant::{GROUP, QGroup};
+use super::quant::QGroup;
 use std::arch::x86_64::*;
 
 #[inline(always)]
@@ -52,9 +52,9 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     let nb = tile_bytes / block_bytes;
     let n = tiles.len() / tile_bytes;
     let groups = x.len();
-    assert!(MR <= GROUP && nb * block_bytes == tile_bytes && out.len() >= n * groups * MR);
+    assert!(nb * block_bytes == tile_bytes && out.len() >= n * groups * MR);
     for xg in x {
-        assert!(xg.qs.len() >= nb * BLOCK * GROUP && xg.ds.len() >= nb * 2 * GROUP);
+        assert!(xg.rows == MR && xg.qs.len() >= nb * BLOCK * MR && xg.ds.len() >= nb * 2 * MR);
     }
     for t in 0..n {
         for (g, xg) in x.iter().enumerate() {
@@ -87,27 +87,27 @@ unsafe fn u4_tile<const MR: usize>(
         // SAFETY: block j lies inside the tile; the group's blocks were bounds-checked above.
         unsafe {
             let blk = w.add(j * U4_BLOCK_BYTES);
-            let xj = x.add(j * BLOCK * GROUP);
+            let xj = x.add(j * BLOCK * MR);
             let mut isum = [_mm256_setzero_si256(); MR];
             for c in 0..4 {
                 let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
                 let lo = _mm256_and_si256(v, mask);
                 let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask);
                 for (m, sum) in isum.iter_mut().enumerate() {
-                    let xl = bcast4(xj.add(4 * (2 * c * GROUP + m)));
-                    let xh = bcast4(xj.add(4 * ((2 * c + 1) * GROUP + m)));
+                    let xl = bcast4(xj.add(4 * (2 * c * MR + m)));
+                    let xh = bcast4(xj.add(4 * ((2 * c + 1) * MR + m)));
                     *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(lo, xl));
                     *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(hi, xh));
                 }
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(128) as *const __m128i));
             let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(144) as *const __m128i));
-            let dj = ds.add(j * 2 * GROUP);
+            let dj = ds.add(j * 2 * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_madd_epi16(isum[m], ones));
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
-                acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*dj.add(GROUP + m)), acc[m]);
+                acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*dj.add(MR + m)), acc[m]);
             }
         }
     }
@@ -129,20 +129,20 @@ unsafe fn s8_tile<const MR: usize>(
         // SAFETY: as in `u4_tile`.
         unsafe {
             let blk = w.add(j * S8_BLOCK_BYTES);
-            let xj = x.add(j * BLOCK * GROUP);
+            let xj = x.add(j * BLOCK * MR);
             let mut isum = [_mm256_setzero_si256(); MR];
             for s in 0..8 {
                 let wv = _mm256_loadu_si256(blk.add(32 * s) as *const __m256i);
                 // |w| as unsigned bytes (-128 becomes 128), and the sign moved onto x.
                 let wabs = _mm256_sign_epi8(wv, wv);
                 for (m, sum) in isum.iter_mut().enumerate() {
-                    let xb = bcast4(xj.add(4 * (s * GROUP + m)));
+                    let xb = bcast4(xj.add(4 * (s * MR + m)));
                     let prod = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xb, wv));
                     *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(prod, ones));
                 }
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(256) as *const __m128i));
-            let dj = ds.add(j * 2 * GROUP);
+            let dj = ds.add(j * 2 * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(isum[m]);
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));

@@ -75,6 +75,7 @@ pub(crate) fn quant_tiles<const MR: usize>(
     x: &[QGroup],
     out: &mut [[f32; TILE_ROWS]],
 ) {
+    assert!(x.iter().all(|xg| xg.rows == MR), "groups of {MR} rows");
     for (t, tile) in tiles.chunks_exact(tile_bytes).enumerate() {
         for (g, xg) in x.iter().enumerate() {
             let acc = match format {

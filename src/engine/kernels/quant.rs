@@ -22,11 +22,12 @@ pub struct QuantRows {
     pub rows: usize,
     pub cols: usize,
     /// Row `GROUP * g + m`'s bytes `32j + 4u..32j + 4u + 4` are at
-    /// `qs[4 * (((g * nb + j) * UNITS + u) * GROUP + m)..][..4]`. The slots of rows past the
-    /// last are left as they were: kernels read only the rows they are given.
+    /// `qs[GROUP * g * cols + 4 * ((j * UNITS + u) * r + m)..][..4]`, where `r` is the number
+    /// of rows in group `g` (`GROUP`, but fewer in a last, partial group, so that a lone row
+    /// lies as compactly as in a plain row-major layout).
     qs: Vec<i8>,
     /// Per group and block, the rows' scales, then their sums:
-    /// `ds[(g * nb + j) * 2 * GROUP + m]` and `ds[.. + GROUP + m]`.
+    /// `ds[g * nb * 2 * GROUP + j * 2 * r + m]` and `ds[.. + r]`.
     ds: Vec<f32>,
 }
 
@@ -82,6 +83,7 @@ impl QuantRows {
         QGroup {
             qs: &self.qs[x],
             ds: &self.ds[ds],
+            rows: GROUP.min(self.rows - g * GROUP),
         }
     }
 
@@ -127,6 +129,8 @@ impl GroupWriter {
 pub(crate) struct QGroup<'a> {
     pub qs: &'a [i8],
     pub ds: &'a [f32],
+    /// Rows in the group, which is also the stride between a row's 4-byte units.
+    pub rows: usize,
 }
 
 impl QGroup<'_> {
@@ -134,24 +138,24 @@ impl QGroup<'_> {
     #[inline(always)]
     pub fn value(&self, m: usize, k: usize) -> i8 {
         let (j, u) = (k / BLOCK, k % BLOCK / 4);
-        self.qs[4 * ((j * UNITS + u) * GROUP + m) + k % 4]
+        self.qs[4 * ((j * UNITS + u) * self.rows + m) + k % 4]
     }
 
     /// Row `m`'s scale of block `j`.
     #[inline(always)]
     pub fn scale(&self, m: usize, j: usize) -> f32 {
-        self.ds[j * 2 * GROUP + m]
+        self.ds[j * 2 * self.rows + m]
     }
 
     /// Row `m`'s scaled sum of block `j`.
     #[inline(always)]
     pub fn sum(&self, m: usize, j: usize) -> f32 {
-        self.ds[j * 2 * GROUP + GROUP + m]
+        self.ds[j * 2 * self.rows + self.rows + m]
     }
 }
 
 /// Quantizes `rows` (at most `GROUP`) rows `x` into one group's bytes and scales
-/// (`QuantRows::group_mut`); the group's other slots are left alone.
+/// (`QuantRows::group_mut`), `rows` apart (see `QuantRows`).
 pub fn quantize_group(isa: Isa, x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 {
@@ -180,18 +184,19 @@ fn quantize_group_with(
     let cols = x.len() / rows.max(1);
     let nb = cols / BLOCK;
     let mut q = [0i8; BLOCK];
-    for m in 0..rows.min(GROUP) {
+    assert!(rows <= GROUP, "a group holds at most {GROUP} rows");
+    for m in 0..rows {
         for j in 0..nb {
             let xb = x[m * cols + j * BLOCK..][..BLOCK]
                 .try_into()
                 .expect("a block");
             let (d, s) = block(xb, &mut q);
             for u in 0..UNITS {
-                let at = 4 * ((j * UNITS + u) * GROUP + m);
+                let at = 4 * ((j * UNITS + u) * rows + m);
                 qs[at..at + 4].copy_from_slice(&q[4 * u..4 * u + 4]);
             }
-            ds[j * 2 * GROUP + m] = d;
-            ds[j * 2 * GROUP + GROUP + m] = s;
+            ds[j * 2 * rows + m] = d;
+            ds[j * 2 * rows + rows + m] = s;
         }
     }
 }
