@@ -62,7 +62,7 @@ impl QuantRows {
     }
 
     /// Group `g`'s bytes and scales, to quantize into (`quantize_group`).
-    pub fn group_mut(&mut self, g: usize) -> (&mut [i8], &mut [f32]) {
+    fn group_mut(&mut self, g: usize) -> (&mut [i8], &mut [f32]) {
         let (x, ds) = self.group_ranges(g);
         (&mut self.qs[x], &mut self.ds[ds])
     }
