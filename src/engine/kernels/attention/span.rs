@@ -17,6 +17,8 @@ pub(super) struct Scratch {
     /// Per query that meets a page: where it starts in `q`, and where its scores go.
     queries: Vec<usize>,
     at: Vec<usize>,
+    /// Per live row and head of the group: its largest score in the span so far.
+    maxes: Vec<f32>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -60,6 +62,8 @@ impl Ctx<'_> {
         let n_pages = (end.min(start + SPAN) - start).div_ceil(PAGE);
         self.find_distinct_pages(&live, start / PAGE, n_pages, s);
         s.scores.resize(live.len() * g * SPAN, 0.0);
+        s.maxes.clear();
+        s.maxes.resize(live.len() * g, f32::NEG_INFINITY);
         let at = self.shape.keys_at(self.layer, h);
         // Scores: each distinct page meets every query that sees it, four at a time. Pages lie
         // far apart in memory, so the keys two pages ahead are fetched while this one is used.
@@ -87,14 +91,23 @@ impl Ctx<'_> {
                 }
             }
             page_scores(self.isa, self.q, &s.queries, keys, &mut s.scores, &s.at);
-            // Positions past a row's own (in its last page) get no weight.
+            // Positions past a row's own (in its last page) get no weight. Each query's
+            // largest score is kept up to date while its scores are still in L1 (a separate
+            // pass over the span read them back from L2 at two cycles a score).
             for (i, &r) in live.iter().enumerate() {
+                if s.page_of[i * n_pages + slot] != d as u32 {
+                    continue;
+                }
                 let valid = (self.rows[r].pos + 1).saturating_sub(p * PAGE);
-                if valid < PAGE && s.page_of[i * n_pages + slot] == d as u32 {
-                    for qg in 0..g {
-                        let at = (i * g + qg) * SPAN + p * PAGE - start;
-                        s.scores[at + valid..at + PAGE].fill(f32::NEG_INFINITY);
+                for qg in 0..g {
+                    let at = (i * g + qg) * SPAN + p * PAGE - start;
+                    let page: &mut [f32; PAGE] = (&mut s.scores[at..at + PAGE])
+                        .try_into()
+                        .expect("a page of scores");
+                    if valid < PAGE {
+                        page[valid..].fill(f32::NEG_INFINITY);
                     }
+                    s.maxes[i * g + qg] = max_into(page, s.maxes[i * g + qg]);
                 }
             }
         }
@@ -103,7 +116,7 @@ impl Ctx<'_> {
             let len = (self.rows[r].pos + 1 - start).min(SPAN);
             for qg in 0..g {
                 let sc = &mut s.scores[(i * g + qg) * SPAN..][..len];
-                let m = vecmath::max(self.isa, sc);
+                let m = s.maxes[i * g + qg];
                 vecmath::exp_shifted(self.isa, sc, m);
                 let dst = self.partial(partials, r, h * g + qg, span);
                 dst[0] = m;
@@ -241,6 +254,21 @@ fn page_scores(
         scores_portable(&qs[..qc.len()], keys, scores, ac);
     }
     let _ = isa;
+}
+
+/// The largest of `m` and `x` (NaN ignored, as `vecmath::max` does: the largest value of a
+/// set does not depend on the order it is taken in).
+#[inline(always)]
+fn max_into(x: &[f32; PAGE], m: f32) -> f32 {
+    let mut lanes = [m; 8];
+    for c in x.chunks_exact(8) {
+        for l in 0..8 {
+            lanes[l] = if c[l] > lanes[l] { c[l] } else { lanes[l] };
+        }
+    }
+    lanes
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a })
 }
 
 /// The portable twin of `avx2::page_scores`.
