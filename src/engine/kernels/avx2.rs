@@ -32,8 +32,8 @@ unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_ROWS]; MR] {
 /// Groups of `MR` activation rows against consecutive `U4` or `S8` tiles (`tiles` holds
 /// whole tiles of `tile_bytes`). Every group meets a tile before the next tile is read, so a
 /// tile comes from memory once while all groups use it. Tile `t`'s results for row `m` of
-/// group `g` go to `out[(t * groups + g) * MR + m]`. Each group is interleaved
-/// (`QuantRows::grouped`), so one pointer reaches all of its rows.
+/// group `g` go to `out[(t * groups + g) * MR + m]`. Each group is interleaved (see
+/// `QuantRows`), so one pointer reaches all of its rows.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.

@@ -211,7 +211,8 @@ fn quantize_block(x: &[f32; BLOCK], q: &mut [i8; BLOCK]) -> (f32, f32) {
     let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
     let mut sum = 0i32;
     for (o, v) in q.iter_mut().zip(x) {
-        // Round to nearest (ties to even) by the magic-number add.
+        // Round to nearest (ties to even) by the magic-number add: plain float arithmetic
+        // that the vector twin repeats exactly (`round_ties_even` would need SSE4.1 there).
         let t = v * inv + ROUND_MAGIC;
         let v = (t.to_bits() as i32)
             .wrapping_sub(ROUND_MAGIC.to_bits() as i32)
