@@ -172,25 +172,68 @@ fn add_mode_accumulates_into_the_output() {
     }
 }
 
-/// 64, the default model's head size, so the AVX2 kernels for 64-wide heads are the ones checked.
-const HD: usize = 64;
-const KV_HEADS: usize = 2;
-const HEADS: usize = 6;
+/// The shape of a test's attention: head size, KV heads and query heads.
+#[derive(Clone, Copy, Debug)]
+struct Dims {
+    hd: usize,
+    kv_heads: usize,
+    heads: usize,
+}
+
+/// The default model's shape (head size 64, three query heads per KV head), then others that
+/// take the kernels' other paths: one, two, four and five heads per KV head, heads of 32 and
+/// of 48 (which the AVX2 value kernel leaves to the portable one).
+const DIMS: [Dims; 6] = [
+    Dims {
+        hd: 64,
+        kv_heads: 2,
+        heads: 6,
+    },
+    Dims {
+        hd: 64,
+        kv_heads: 2,
+        heads: 2,
+    },
+    Dims {
+        hd: 64,
+        kv_heads: 1,
+        heads: 4,
+    },
+    Dims {
+        hd: 32,
+        kv_heads: 1,
+        heads: 5,
+    },
+    Dims {
+        hd: 32,
+        kv_heads: 2,
+        heads: 2,
+    },
+    Dims {
+        hd: 48,
+        kv_heads: 1,
+        heads: 2,
+    },
+];
 
 /// A sequence of `len` random keys and values in pages, and the same as floats.
-fn random_sequence(len: usize, rng: &mut StdRng) -> (Vec<Vec<u16>>, Vec<[Vec<f32>; 2]>) {
+fn random_sequence(
+    dims: Dims,
+    len: usize,
+    rng: &mut StdRng,
+) -> (Vec<Vec<u16>>, Vec<[Vec<f32>; 2]>) {
     let shape = KvShape {
         layers: 1,
-        kv_heads: KV_HEADS,
-        head_dim: HD,
+        kv_heads: dims.kv_heads,
+        head_dim: dims.hd,
     };
     let mut pages = vec![vec![0u16; shape.page_len()]; len.div_ceil(PAGE)];
     let mut kv = Vec::new();
     for pos in 0..len {
-        let k: Vec<f32> = (0..KV_HEADS * HD)
+        let k: Vec<f32> = (0..dims.kv_heads * dims.hd)
             .map(|_| rng.random_range(-2.0..2.0))
             .collect();
-        let v: Vec<f32> = (0..KV_HEADS * HD)
+        let v: Vec<f32> = (0..dims.kv_heads * dims.hd)
             .map(|_| rng.random_range(-1.0..1.0))
             .collect();
         shape.write(&mut pages[pos / PAGE], 0, pos % PAGE, &k, &v);
@@ -201,14 +244,19 @@ fn random_sequence(len: usize, rng: &mut StdRng) -> (Vec<Vec<u16>>, Vec<[Vec<f32
     (pages, kv)
 }
 
-fn naive(q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
-    let mut out = vec![0f64; HEADS * HD];
-    for head in 0..HEADS {
-        let h = head / (HEADS / KV_HEADS);
+fn naive(dims: Dims, q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
+    let Dims {
+        hd,
+        kv_heads,
+        heads,
+    } = dims;
+    let mut out = vec![0f64; heads * hd];
+    for head in 0..heads {
+        let h = head / (heads / kv_heads);
         let s: Vec<f64> = (0..=pos)
             .map(|t| {
-                (0..HD)
-                    .map(|d| q[head * HD + d] as f64 * kv[t][0][h * HD + d] as f64)
+                (0..hd)
+                    .map(|d| q[head * hd + d] as f64 * kv[t][0][h * hd + d] as f64)
                     .sum()
             })
             .collect();
@@ -216,8 +264,8 @@ fn naive(q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
         let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
         let l: f64 = e.iter().sum();
         for (t, et) in e.iter().enumerate() {
-            for d in 0..HD {
-                out[head * HD + d] += et / l * kv[t][1][h * HD + d] as f64;
+            for d in 0..hd {
+                out[head * hd + d] += et / l * kv[t][1][h * hd + d] as f64;
             }
         }
     }
@@ -226,14 +274,25 @@ fn naive(q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
 
 #[test]
 fn paged_attention_matches_f64_and_gives_the_same_bits_alone_batched_or_threaded() {
+    for dims in DIMS {
+        check_attention(dims);
+    }
+}
+
+fn check_attention(dims: Dims) {
+    let Dims {
+        hd,
+        kv_heads,
+        heads,
+    } = dims;
     let mut rng = StdRng::seed_from_u64(9);
     let len = 2 * SPAN + 37;
-    let (pages, kv) = random_sequence(len, &mut rng);
-    let (other, _) = random_sequence(len, &mut rng);
+    let (pages, kv) = random_sequence(dims, len, &mut rng);
+    let (other, _) = random_sequence(dims, len, &mut rng);
     let shape = KvShape {
         layers: 1,
-        kv_heads: KV_HEADS,
-        head_dim: HD,
+        kv_heads,
+        head_dim: hd,
     };
     let slices: Vec<&[u16]> = pages.iter().map(|p| p.as_slice()).collect();
     // A second sequence sharing the first half of the pages, as a branch would.
@@ -247,7 +306,7 @@ fn paged_attention_matches_f64_and_gives_the_same_bits_alone_batched_or_threaded
         })
         .collect();
     let positions = [0, 5, PAGE - 1, PAGE, SPAN - 1, SPAN, SPAN + 3, len - 1];
-    let q: Vec<f32> = (0..positions.len() * HEADS * HD)
+    let q: Vec<f32> = (0..positions.len() * heads * hd)
         .map(|_| rng.random_range(-0.5..0.5))
         .collect();
     let rows: Vec<AttnRow> = positions
@@ -258,19 +317,22 @@ fn paged_attention_matches_f64_and_gives_the_same_bits_alone_batched_or_threaded
         })
         .collect();
     let compute = |isa: Isa, threads: usize, rows: &[AttnRow], q: &[f32]| {
-        let mut out = vec![0f32; rows.len() * HEADS * HD];
-        let heads = Heads {
+        let mut out = vec![0f32; rows.len() * heads * hd];
+        let h = Heads {
             layer: 0,
-            n_head: HEADS,
+            n_head: heads,
         };
-        attention(&Pool::new(threads), isa, &shape, heads, q, rows, &mut out);
+        attention(&Pool::new(threads), isa, &shape, h, q, rows, &mut out);
         out
     };
     let all = compute(Isa::Portable, 1, &rows, &q);
     for (i, &pos) in positions.iter().enumerate() {
-        let want = naive(&q[i * HEADS * HD..(i + 1) * HEADS * HD], &kv, pos);
-        for (g, w) in all[i * HEADS * HD..(i + 1) * HEADS * HD].iter().zip(&want) {
-            assert!((*g as f64 - w).abs() < 1e-4, "pos {pos}: {g} vs {w}");
+        let want = naive(dims, &q[i * heads * hd..(i + 1) * heads * hd], &kv, pos);
+        for (g, w) in all[i * heads * hd..(i + 1) * heads * hd].iter().zip(&want) {
+            assert!(
+                (*g as f64 - w).abs() < 1e-4,
+                "{dims:?} pos {pos}: {g} vs {w}"
+            );
         }
     }
     for isa in isas() {
@@ -278,16 +340,16 @@ fn paged_attention_matches_f64_and_gives_the_same_bits_alone_batched_or_threaded
             assert_eq!(
                 compute(isa, threads, &rows, &q),
                 all,
-                "{isa:?} {threads} threads"
+                "{dims:?} {isa:?} {threads} threads"
             );
         }
         for (i, row) in rows.iter().enumerate() {
-            let qi = &q[i * HEADS * HD..(i + 1) * HEADS * HD];
+            let qi = &q[i * heads * hd..(i + 1) * heads * hd];
             let alone = compute(isa, 2, std::slice::from_ref(row), qi);
             assert_eq!(
                 alone,
-                all[i * HEADS * HD..(i + 1) * HEADS * HD],
-                "row {i} alone"
+                all[i * heads * hd..(i + 1) * heads * hd],
+                "{dims:?} row {i} alone"
             );
             // Batched with a forked sequence that shares some of its pages.
             let fork = AttnRow {
@@ -296,8 +358,9 @@ fn paged_attention_matches_f64_and_gives_the_same_bits_alone_batched_or_threaded
             };
             let pair = compute(isa, 2, &[fork, *row], &[qi, qi].concat());
             assert_eq!(
-                pair[HEADS * HD..],
-                all[i * HEADS * HD..(i + 1) * HEADS * HD]
+                pair[heads * hd..],
+                all[i * heads * hd..(i + 1) * heads * hd],
+                "{dims:?} row {i} beside a fork"
             );
         }
     }

@@ -9,6 +9,7 @@
 //! one pointer for all its rows' bytes and one for their scales, which keeps every pointer
 //! and accumulator in registers.
 
+use super::attention::PageQuery;
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
 use super::quant::QGroup;
 use std::arch::x86_64::*;
@@ -271,52 +272,84 @@ pub(crate) unsafe fn f16_to_f32(src: &[u16], dst: &mut [f32]) {
     }
 }
 
-/// Scores of queries `q` against one page's keys, stored transposed as f16 (`[dim][16]`):
-/// query `i`'s sixteen scores go to `scores[at[i]..at[i] + 16]`. Queries go four at a time:
-/// for each dimension, sixteen keys are converted once and meet all four.
+/// Scores of queries against one page's keys, stored transposed (`[dim][16]`, f16 bits or
+/// floats): query `j`'s sixteen scores go to `scores[qs[j].at..]`, those at slots from
+/// `qs[j].valid` on become -inf, and `maxes[qs[j].max]` takes the largest. Queries go four at
+/// a time: for each dimension, sixteen keys are loaded once and meet all four.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn page_scores(q: &[&[f32]], keys: &[u16], scores: &mut [f32], at: &[usize]) {
+pub(crate) unsafe fn page_scores<K: PageKeys>(
+    q: &[f32],
+    qs: &[PageQuery],
+    keys: &[K],
+    scores: &mut [f32],
+    maxes: &mut [f32],
+) {
     let hd = keys.len() / 16;
-    assert!(q.len() == at.len());
-    for (qj, &o) in q.iter().zip(at) {
-        assert!(qj.len() >= hd && o + 16 <= scores.len());
+    for pq in qs {
+        assert!(pq.q as usize + hd <= q.len() && pq.at as usize + 16 <= scores.len());
+        assert!((pq.max as usize) < maxes.len());
     }
     let mut i = 0;
-    while i < q.len() {
+    while i < qs.len() {
         // SAFETY: bounds checked above.
         unsafe {
-            match q.len() - i {
-                1 => scores_n::<1>(&q[i..], keys, hd, scores, &at[i..]),
-                2 => scores_n::<2>(&q[i..], keys, hd, scores, &at[i..]),
-                3 => scores_n::<3>(&q[i..], keys, hd, scores, &at[i..]),
-                _ => scores_n::<4>(&q[i..], keys, hd, scores, &at[i..]),
+            match qs.len() - i {
+                1 => scores_n::<1, K>(q, &qs[i..], keys, hd, scores, maxes),
+                2 => scores_n::<2, K>(q, &qs[i..], keys, hd, scores, maxes),
+                3 => scores_n::<3, K>(q, &qs[i..], keys, hd, scores, maxes),
+                _ => scores_n::<4, K>(q, &qs[i..], keys, hd, scores, maxes),
             }
         }
         i += 4;
     }
 }
 
+/// Eight consecutive KV-cache numbers (f16 bits, or floats already converted) as floats.
+pub(crate) trait PageKeys: Copy {
+    /// # Safety
+    /// `p` points at eight readable keys; the CPU has AVX2 and F16C.
+    unsafe fn load8(p: *const Self) -> __m256;
+}
+
+impl PageKeys for u16 {
+    #[inline(always)]
+    unsafe fn load8(p: *const u16) -> __m256 {
+        // SAFETY: as the trait says.
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
+    }
+}
+
+impl PageKeys for f32 {
+    #[inline(always)]
+    unsafe fn load8(p: *const f32) -> __m256 {
+        // SAFETY: as the trait says.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-unsafe fn scores_n<const N: usize>(
-    q: &[&[f32]],
-    keys: &[u16],
+unsafe fn scores_n<const N: usize, K: PageKeys>(
+    q: &[f32],
+    qs: &[PageQuery],
+    keys: &[K],
     hd: usize,
     scores: &mut [f32],
-    at: &[usize],
+    maxes: &mut [f32],
 ) {
-    let qp: [*const f32; N] = std::array::from_fn(|j| q[j].as_ptr());
+    // SAFETY: the caller checked every query's range.
+    let qp: [*const f32; N] = std::array::from_fn(|j| unsafe { q.as_ptr().add(qs[j].q as usize) });
     let mut lo = [_mm256_setzero_ps(); N];
     let mut hi = [_mm256_setzero_ps(); N];
     for d in 0..hd {
         // SAFETY: d < hd, so 16 keys at d * 16 are inside `keys`; queries were checked.
         unsafe {
             let k = keys.as_ptr().add(d * 16);
-            let k0 = _mm256_cvtph_ps(_mm_loadu_si128(k as *const __m128i));
-            let k1 = _mm256_cvtph_ps(_mm_loadu_si128(k.add(8) as *const __m128i));
+            let k0 = K::load8(k);
+            let k1 = K::load8(k.add(8));
             for j in 0..N {
                 let qd = _mm256_set1_ps(*qp[j].add(d));
                 lo[j] = _mm256_fmadd_ps(qd, k0, lo[j]);
@@ -325,96 +358,88 @@ unsafe fn scores_n<const N: usize>(
         }
     }
     for j in 0..N {
-        // SAFETY: 16 floats at at[j], checked by the caller.
+        let pq = qs[j];
+        let (mut l, mut h) = (lo[j], hi[j]);
+        if pq.valid < 16 {
+            let valid = _mm256_set1_epi32(pq.valid as i32);
+            let none = _mm256_set1_ps(f32::NEG_INFINITY);
+            let keep_l = _mm256_cmpgt_epi32(valid, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            let keep_h = _mm256_cmpgt_epi32(valid, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15));
+            l = _mm256_blendv_ps(none, l, _mm256_castsi256_ps(keep_l));
+            h = _mm256_blendv_ps(none, h, _mm256_castsi256_ps(keep_h));
+        }
+        // SAFETY: 16 floats at `at` and the max slot were checked by the caller.
         unsafe {
-            let o = scores.as_mut_ptr().add(at[j]);
-            _mm256_storeu_ps(o, lo[j]);
-            _mm256_storeu_ps(o.add(8), hi[j]);
+            let o = scores.as_mut_ptr().add(pq.at as usize);
+            _mm256_storeu_ps(o, l);
+            _mm256_storeu_ps(o.add(8), h);
+            // max(x, m) is x when x > m, else m: a NaN score never replaces the maximum.
+            let m = maxes.as_mut_ptr().add(pq.max as usize);
+            let lanes = _mm256_max_ps(h, _mm256_max_ps(l, _mm256_set1_ps(*m)));
+            let half = _mm_max_ps(
+                _mm256_castps256_ps128(lanes),
+                _mm256_extractf128_ps::<1>(lanes),
+            );
+            let quad = _mm_max_ps(half, _mm_movehl_ps(half, half));
+            let one = _mm_max_ss(quad, _mm_shuffle_ps::<1>(quad, quad));
+            *m = _mm_cvtss_f32(one);
         }
     }
 }
 
-/// `out += sum_t w[t] * v[t]` for 64-wide values over a span: position `t`'s values are
-/// slot `t % 16` of page `pages[t / 16]` in `arena`. `out` stays in registers throughout.
+/// `out[j] += sum_t w[j][t] * v[t]` for `Q` queries: position `t`'s values are slot `t % 16`
+/// of `pages[t / 16]` (`[slot][dim]`, f16 bits or floats). `W` vectors of dimensions go per
+/// pass (8 for a lone query, 4 for several, so the sums stay in registers), and each value
+/// vector is loaded once for all queries. Each sum takes one FMA per position in order,
+/// whatever `Q`, `W` or the values' form (f16 converts to f32 exactly).
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA.
+/// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn weighted_values_64(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) {
-    const PAGE: usize = 16;
-    assert!(out.len() == 64 && pages.len() >= w.len().div_ceil(PAGE));
-    for &p in pages {
-        assert!((p as usize + 1) * PAGE * 64 <= arena.len());
-    }
-    // SAFETY: bounds checked above.
-    unsafe {
-        let o = out.as_mut_ptr();
-        let mut acc = [_mm256_setzero_ps(); 8];
-        for (i, a) in acc.iter_mut().enumerate() {
-            *a = _mm256_loadu_ps(o.add(8 * i));
-        }
-        for (ws, &p) in w.chunks(PAGE).zip(pages) {
-            let page = arena.as_ptr().add(p as usize * PAGE * 64);
-            for (s, &wt) in ws.iter().enumerate() {
-                let wv = _mm256_set1_ps(wt);
-                let v = page.add(s * 64);
-                for (i, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v.add(8 * i)), *a);
-                }
-            }
-        }
-        for (i, a) in acc.iter().enumerate() {
-            _mm256_storeu_ps(o.add(8 * i), *a);
-        }
-    }
-}
-
-/// `weighted_values_64` for two queries over the same positions: 32 dimensions at a time,
-/// each value vector is loaded once for both (one load per FMA made the single-query kernel
-/// wait on loads). Every sum takes the same FMAs in the same order as there.
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn weighted_values_2x64(
-    w: [&[f32]; 2],
-    pages: &[u32],
-    arena: &[f32],
-    out: [&mut [f32]; 2],
+#[allow(clippy::needless_range_loop)] // indices name registers of a query-by-vector grid
+pub(crate) unsafe fn weighted_values<const Q: usize, const W: usize, K: PageKeys>(
+    w: [&[f32]; Q],
+    pages: &[&[K]],
+    out: [&mut [f32]; Q],
 ) {
     const PAGE: usize = 16;
     let n = w[0].len();
-    assert!(w[1].len() == n && out[0].len() == 64 && out[1].len() == 64);
-    assert!(pages.len() >= n.div_ceil(PAGE));
-    for &p in &pages[..n.div_ceil(PAGE)] {
-        assert!((p as usize + 1) * PAGE * 64 <= arena.len());
+    let hd = out[0].len();
+    for j in 0..Q {
+        assert!(w[j].len() == n && out[j].len() == hd);
     }
-    let (o0, o1) = (out[0].as_mut_ptr(), out[1].as_mut_ptr());
+    assert!(hd.is_multiple_of(W * 8) && pages.len() >= n.div_ceil(PAGE));
+    for p in &pages[..n.div_ceil(PAGE)] {
+        assert!(p.len() >= PAGE * hd);
+    }
+    let o: [*mut f32; Q] = std::array::from_fn(|j| out[j].as_ptr() as *mut f32);
+    let wp: [*const f32; Q] = std::array::from_fn(|j| w[j].as_ptr());
     // SAFETY: bounds checked above.
     unsafe {
-        for half in [0, 32] {
-            let mut a = [_mm256_setzero_ps(); 4];
-            let mut b = [_mm256_setzero_ps(); 4];
-            for i in 0..4 {
-                a[i] = _mm256_loadu_ps(o0.add(half + 8 * i));
-                b[i] = _mm256_loadu_ps(o1.add(half + 8 * i));
+        for part in (0..hd).step_by(W * 8) {
+            let mut a = [[_mm256_setzero_ps(); W]; Q];
+            for j in 0..Q {
+                for i in 0..W {
+                    a[j][i] = _mm256_loadu_ps(o[j].add(part + 8 * i));
+                }
             }
-            for (k, &p) in pages[..n.div_ceil(PAGE)].iter().enumerate() {
-                let page = arena.as_ptr().add(p as usize * PAGE * 64 + half);
+            for (k, p) in pages[..n.div_ceil(PAGE)].iter().enumerate() {
+                let page = p.as_ptr().add(part);
                 for t in k * PAGE..n.min(k * PAGE + PAGE) {
-                    let v = page.add((t % PAGE) * 64);
-                    let x = _mm256_set1_ps(*w[0].get_unchecked(t));
-                    let y = _mm256_set1_ps(*w[1].get_unchecked(t));
-                    for i in 0..4 {
-                        let vv = _mm256_loadu_ps(v.add(8 * i));
-                        a[i] = _mm256_fmadd_ps(x, vv, a[i]);
-                        b[i] = _mm256_fmadd_ps(y, vv, b[i]);
+                    let v = page.add((t % PAGE) * hd);
+                    let x: [__m256; Q] = std::array::from_fn(|j| _mm256_set1_ps(*wp[j].add(t)));
+                    for i in 0..W {
+                        let vv = K::load8(v.add(8 * i));
+                        for j in 0..Q {
+                            a[j][i] = _mm256_fmadd_ps(x[j], vv, a[j][i]);
+                        }
                     }
                 }
             }
-            for i in 0..4 {
-                _mm256_storeu_ps(o0.add(half + 8 * i), a[i]);
-                _mm256_storeu_ps(o1.add(half + 8 * i), b[i]);
+            for j in 0..Q {
+                for i in 0..W {
+                    _mm256_storeu_ps(o[j].add(part + 8 * i), a[j][i]);
+                }
             }
         }
     }

@@ -66,6 +66,17 @@ impl KvShape {
     }
 }
 
+/// One query meeting one page: its vector starts at `q` in the query buffer, its sixteen
+/// scores go to `at` in the score buffer (slots from `valid` on are past its position and get
+/// -inf), and `max` indexes its running maximum.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageQuery {
+    pub q: u32,
+    pub at: u32,
+    pub valid: u32,
+    pub max: u32,
+}
+
 /// Which layer, and how many query heads (sharing the KV heads in equal groups).
 #[derive(Debug, Clone, Copy)]
 pub struct Heads {

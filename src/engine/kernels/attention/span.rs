@@ -1,7 +1,7 @@
 //! One attention task: the queries of a block of rows for one KV head over one span of
 //! positions, page by page, written as partial softmaxes for `attention` to merge.
 
-use super::{AttnRow, KvShape, PAGE, SPAN, VALUE_BLOCK};
+use super::{AttnRow, KvShape, PAGE, PageQuery, SPAN, VALUE_BLOCK};
 use crate::engine::kernels::{Isa, SharedMut, prefetch, vecmath};
 
 #[derive(Default)]
@@ -14,11 +14,17 @@ pub(super) struct Scratch {
     distinct: Vec<(usize, usize)>,
     /// Per live row and page of the span: its index in `distinct`, or `NONE`.
     page_of: Vec<u32>,
-    /// Per query that meets a page: where it starts in `q`, and where its scores go.
-    queries: Vec<usize>,
-    at: Vec<usize>,
+    /// Per distinct page: how many live rows see it, and whether it is in `values` yet.
+    users: Vec<u32>,
+    converted: Vec<bool>,
+    /// Per live row: whether it reads the current block's values from `values`.
+    from_arena: Vec<bool>,
+    /// The queries that meet a page.
+    queries: Vec<PageQuery>,
     /// Per live row and head of the group: its largest score in the span so far.
     maxes: Vec<f32>,
+    /// Per live row and head of the group: the sum of its weights in the span.
+    sums: Vec<f32>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -64,6 +70,7 @@ impl Ctx<'_> {
         s.scores.resize(live.len() * g * SPAN, 0.0);
         s.maxes.clear();
         s.maxes.resize(live.len() * g, f32::NEG_INFINITY);
+        s.sums.resize(live.len() * g, 0.0);
         let at = self.shape.keys_at(self.layer, h);
         // Scores: each distinct page meets every query that sees it, four at a time. Pages lie
         // far apart in memory, so the keys two pages ahead are fetched while this one is used.
@@ -77,39 +84,32 @@ impl Ctx<'_> {
                 prefetch(&self.rows[holder].pages[p][at..at + hd * PAGE]);
             }
             let slot = p - start / PAGE;
-            // Every query that sees this page, and where its sixteen scores go.
+            // Every query that sees this page, where its sixteen scores go, and how many of
+            // them lie at or before its row's position.
             s.queries.clear();
-            s.at.clear();
             for (i, &r) in live.iter().enumerate() {
                 if s.page_of[i * n_pages + slot] != d as u32 {
                     continue;
                 }
+                let valid = (self.rows[r].pos + 1 - p * PAGE).min(PAGE) as u32;
                 for qg in 0..g {
                     let head = r * self.n_head + h * g + qg;
-                    s.queries.push(head * hd);
-                    s.at.push((i * g + qg) * SPAN + p * PAGE - start);
+                    s.queries.push(PageQuery {
+                        q: (head * hd) as u32,
+                        at: ((i * g + qg) * SPAN + p * PAGE - start) as u32,
+                        valid,
+                        max: (i * g + qg) as u32,
+                    });
                 }
             }
-            page_scores(self.isa, self.q, &s.queries, keys, &mut s.scores, &s.at);
-            // Positions past a row's own (in its last page) get no weight. Each query's
-            // largest score is kept up to date while its scores are still in L1 (a separate
-            // pass over the span read them back from L2 at two cycles a score).
-            for (i, &r) in live.iter().enumerate() {
-                if s.page_of[i * n_pages + slot] != d as u32 {
-                    continue;
-                }
-                let valid = (self.rows[r].pos + 1).saturating_sub(p * PAGE);
-                for qg in 0..g {
-                    let at = (i * g + qg) * SPAN + p * PAGE - start;
-                    let page: &mut [f32; PAGE] = (&mut s.scores[at..at + PAGE])
-                        .try_into()
-                        .expect("a page of scores");
-                    if valid < PAGE {
-                        page[valid..].fill(f32::NEG_INFINITY);
-                    }
-                    s.maxes[i * g + qg] = max_into(page, s.maxes[i * g + qg]);
-                }
-            }
+            page_scores(
+                self.isa,
+                self.q,
+                &s.queries,
+                keys,
+                &mut s.scores,
+                &mut s.maxes,
+            );
         }
         // Softmax over the span per query.
         for (i, &r) in live.iter().enumerate() {
@@ -118,21 +118,32 @@ impl Ctx<'_> {
                 let sc = &mut s.scores[(i * g + qg) * SPAN..][..len];
                 let m = s.maxes[i * g + qg];
                 vecmath::exp_shifted(self.isa, sc, m);
-                let dst = self.partial(partials, r, h * g + qg, span);
-                dst[0] = m;
-                dst[1] = vecmath::sum(self.isa, sc);
-                dst[2..].fill(0.0);
+                s.sums[i * g + qg] = vecmath::sum(self.isa, sc);
             }
         }
-        // Values, a few pages at a time so that they stay in L1 while every query meets them:
-        // each distinct page converted once, each query's sums kept in registers per block;
-        // the next block's values are fetched meanwhile.
+        for (i, &r) in live.iter().enumerate() {
+            for qg in 0..g {
+                let dst = self.partial(partials, r, h * g + qg, span);
+                dst[0] = s.maxes[i * g + qg];
+                dst[1] = s.sums[i * g + qg];
+                dst[2..2 + hd].fill(0.0);
+            }
+        }
+        // Values, a few pages at a time, each query's sums kept in registers per block. A page
+        // that several rows see (a shared prefix) is converted to floats once for all of them;
+        // a row's own pages are read as f16 directly, each conversion serving the row's heads.
+        // The next block's values are fetched meanwhile.
         s.values.resize(s.distinct.len() * PAGE * hd, 0.0);
+        s.converted.clear();
+        s.converted.resize(s.distinct.len(), false);
+        s.from_arena.clear();
+        s.from_arena.resize(live.len(), false);
         let first_page = start / PAGE;
+        let value_range = at + hd * PAGE..at + 2 * hd * PAGE;
         let prefetch_values = |b0: usize| {
             for &(holder, p) in &s.distinct {
                 if (b0..b0 + VALUE_BLOCK).contains(&(p - first_page)) {
-                    prefetch(&self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE]);
+                    prefetch(&self.rows[holder].pages[p][value_range.clone()]);
                 }
             }
         };
@@ -140,14 +151,25 @@ impl Ctx<'_> {
         for b0 in (0..n_pages).step_by(VALUE_BLOCK) {
             let b1 = (b0 + VALUE_BLOCK).min(n_pages);
             prefetch_values(b1);
-            for (d, &(holder, p)) in s.distinct.iter().enumerate() {
-                if (b0..b1).contains(&(p - start / PAGE)) {
-                    let v = &self.rows[holder].pages[p][at + hd * PAGE..at + 2 * hd * PAGE];
-                    convert(
-                        self.isa,
-                        v,
-                        &mut s.values[d * PAGE * hd..(d + 1) * PAGE * hd],
-                    );
+            for i in 0..live.len() {
+                let pages = &s.page_of[i * n_pages + b0..i * n_pages + b1];
+                let seen = pages.iter().take_while(|&&d| d != NONE);
+                s.from_arena[i] = seen.clone().any(|&d| s.users[d as usize] > 1);
+                if !s.from_arena[i] {
+                    continue;
+                }
+                for &d in seen {
+                    let d = d as usize;
+                    if !s.converted[d] {
+                        let (holder, p) = s.distinct[d];
+                        let v = &self.rows[holder].pages[p][value_range.clone()];
+                        convert(
+                            self.isa,
+                            v,
+                            &mut s.values[d * PAGE * hd..(d + 1) * PAGE * hd],
+                        );
+                        s.converted[d] = true;
+                    }
                 }
             }
             for (i, &r) in live.iter().enumerate() {
@@ -156,23 +178,38 @@ impl Ctx<'_> {
                     continue;
                 }
                 let to = len.min(b1 * PAGE);
-                let pages = &s.page_of[i * n_pages + b0..i * n_pages + to.div_ceil(PAGE)];
-                // The row's heads see the same pages: two at a time, they share value loads.
+                let slots = b0..to.div_ceil(PAGE);
+                let values = if s.from_arena[i] {
+                    let mut pages: [&[f32]; VALUE_BLOCK] = [&[]; VALUE_BLOCK];
+                    for (k, page) in pages.iter_mut().zip(slots.clone()) {
+                        let d = s.page_of[i * n_pages + page] as usize;
+                        *k = &s.values[d * PAGE * hd..(d + 1) * PAGE * hd];
+                    }
+                    Values::F32(pages, slots.len())
+                } else {
+                    let mut pages: [&[u16]; VALUE_BLOCK] = [&[]; VALUE_BLOCK];
+                    for (k, page) in pages.iter_mut().zip(slots.clone()) {
+                        *k = &self.rows[r].pages[first_page + page][value_range.clone()];
+                    }
+                    Values::F16(pages, slots.len())
+                };
                 let weights =
                     |qg: usize| &s.scores[(i * g + qg) * SPAN + b0 * PAGE..][..to - b0 * PAGE];
+                // The row's heads see the same pages: up to three at a time share each load.
                 let mut qg = 0;
                 while qg < g {
-                    let dst = self.partial(partials, r, h * g + qg, span);
-                    if qg + 1 < g {
-                        let dst2 = self.partial(partials, r, h * g + qg + 1, span);
-                        let w = [weights(qg), weights(qg + 1)];
-                        let out = [&mut dst[2..], &mut dst2[2..]];
-                        weighted_values_pair(self.isa, w, pages, &s.values, out);
-                        qg += 2;
-                    } else {
-                        weighted_values(self.isa, weights(qg), pages, &s.values, &mut dst[2..]);
-                        qg += 1;
+                    let n = match g - qg {
+                        4 => 2,
+                        left => left.min(3),
+                    };
+                    let mut out: [&mut [f32]; 3] = [&mut [], &mut [], &mut []];
+                    let mut w: [&[f32]; 3] = [&[]; 3];
+                    for k in 0..n {
+                        out[k] = &mut self.partial(partials, r, h * g + qg + k, span)[2..2 + hd];
+                        w[k] = weights(qg + k);
                     }
+                    weighted_values(self.isa, &w[..n], values, &mut out[..n]);
+                    qg += n;
                 }
             }
         }
@@ -182,6 +219,7 @@ impl Ctx<'_> {
     /// Fills `s.distinct` and `s.page_of` for pages `first..first + n` of the live rows.
     fn find_distinct_pages(&self, live: &[usize], first: usize, n: usize, s: &mut Scratch) {
         s.distinct.clear();
+        s.users.clear();
         s.page_of.clear();
         s.page_of.resize(live.len() * n, NONE);
         for slot in 0..n {
@@ -200,9 +238,11 @@ impl Ctx<'_> {
                     Some(k) => from + k,
                     None => {
                         s.distinct.push((r, p));
+                        s.users.push(0);
                         s.distinct.len() - 1
                     }
                 };
+                s.users[d] += 1;
                 s.page_of[i * n + slot] = d as u32;
             }
         }
@@ -228,37 +268,42 @@ impl Ctx<'_> {
     }
 }
 
-/// Scores of the queries starting at `q[q_at[i]]` against one page's keys (f16,
-/// `[dim][slot]`), sixteen each into `scores[at[i]..]`. A query's scores do not depend on
-/// which others share the call.
+/// Scores of `queries` against one page's keys, masked past each query's position, each
+/// query's running maximum updated (see `PageQuery`). A query's scores do not depend on which
+/// others share the call.
 fn page_scores(
     isa: Isa,
     q: &[f32],
-    q_at: &[usize],
+    queries: &[PageQuery],
     keys: &[u16],
     scores: &mut [f32],
-    at: &[usize],
+    maxes: &mut [f32],
 ) {
-    let hd = keys.len() / PAGE;
-    let mut qs: [&[f32]; 64] = [&[]; 64];
-    for (qc, ac) in q_at.chunks(64).zip(at.chunks(64)) {
-        for (slot, &o) in qs.iter_mut().zip(qc) {
-            *slot = &q[o..o + hd];
-        }
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx2 {
-            // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-            unsafe { crate::engine::kernels::avx2::page_scores(&qs[..qc.len()], keys, scores, ac) };
-            continue;
-        }
-        scores_portable(&qs[..qc.len()], keys, scores, ac);
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+        unsafe { crate::engine::kernels::avx2::page_scores(q, queries, keys, scores, maxes) };
+        return;
     }
     let _ = isa;
+    let key = |i: usize| half::f16::from_bits(keys[i]).to_f32();
+    let hd = keys.len() / PAGE;
+    for pq in queries {
+        let qj = &q[pq.q as usize..pq.q as usize + hd];
+        let mut acc = [0f32; PAGE];
+        for (d, &qd) in qj.iter().enumerate() {
+            for (s, a) in acc.iter_mut().enumerate() {
+                *a = qd.mul_add(key(d * PAGE + s), *a);
+            }
+        }
+        acc[(pq.valid as usize).min(PAGE)..].fill(f32::NEG_INFINITY);
+        scores[pq.at as usize..pq.at as usize + PAGE].copy_from_slice(&acc);
+        maxes[pq.max as usize] = max_into(&acc, maxes[pq.max as usize]);
+    }
 }
 
 /// The largest of `m` and `x` (NaN ignored, as `vecmath::max` does: the largest value of a
 /// set does not depend on the order it is taken in).
-#[inline(always)]
 fn max_into(x: &[f32; PAGE], m: f32) -> f32 {
     let mut lanes = [m; 8];
     for c in x.chunks_exact(8) {
@@ -271,66 +316,81 @@ fn max_into(x: &[f32; PAGE], m: f32) -> f32 {
         .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a })
 }
 
-/// The portable twin of `avx2::page_scores`.
-fn scores_portable(q: &[&[f32]], keys: &[u16], scores: &mut [f32], at: &[usize]) {
-    for (qj, &o) in q.iter().zip(at) {
-        let mut acc = [0f32; PAGE];
-        for (d, kd) in keys.chunks_exact(PAGE).enumerate() {
-            for s in 0..PAGE {
-                let k = half::f16::from_bits(kd[s]).to_f32();
-                acc[s] = qj[d].mul_add(k, acc[s]);
+/// A block of up to `VALUE_BLOCK` pages of one head's values (`[slot][dim]`), as floats or as
+/// f16 bits; the count says how many are used.
+#[derive(Clone, Copy)]
+enum Values<'a> {
+    F32([&'a [f32]; VALUE_BLOCK], usize),
+    F16([&'a [u16]; VALUE_BLOCK], usize),
+}
+
+/// `out[j] += sum_t w[j][t] * v[t]` for up to three queries, where position `t`'s values are
+/// slot `t % 16` of page `t / 16` of `values`. Each sum takes one FMA per position in order,
+/// so it does not depend on the values' form or on which queries share the call.
+fn weighted_values(isa: Isa, w: &[&[f32]], values: Values, out: &mut [&mut [f32]]) {
+    let hd = out.first().map_or(0, |o| o.len());
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && hd.is_multiple_of(32) {
+        use crate::engine::kernels::avx2::weighted_values as wv;
+        macro_rules! call {
+            ($pages:expr) => {
+                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+                unsafe {
+                    match out {
+                        [a] if hd.is_multiple_of(64) => wv::<1, 8, _>([w[0]], $pages, [a]),
+                        [a] => wv::<1, 4, _>([w[0]], $pages, [a]),
+                        [a, b] => wv::<2, 4, _>([w[0], w[1]], $pages, [a, b]),
+                        [a, b, c] => wv::<3, 4, _>([w[0], w[1], w[2]], $pages, [a, b, c]),
+                        _ => unreachable!("one to three queries"),
+                    }
+                }
+            };
+        }
+        match values {
+            Values::F32(pages, n) => call!(&pages[..n]),
+            Values::F16(pages, n) => call!(&pages[..n]),
+        }
+        return;
+    }
+    for (wj, o) in w.iter().zip(out.iter_mut()) {
+        match values {
+            Values::F32(pages, n) => weighted_values_f32(isa, wj, &pages[..n], o),
+            Values::F16(pages, n) => weighted_values_f16(isa, wj, &pages[..n], o),
+        }
+    }
+}
+
+/// The portable twin of `avx2::weighted_values`, one query at a time.
+#[inline(always)]
+fn weighted_values_body<K: Copy>(
+    w: &[f32],
+    pages: &[&[K]],
+    out: &mut [f32],
+    float: impl Fn(K) -> f32,
+) {
+    let hd = out.len();
+    for (ws, page) in w.chunks(PAGE).zip(pages) {
+        for (s, &wt) in ws.iter().enumerate() {
+            for (o, &v) in out.iter_mut().zip(&page[s * hd..(s + 1) * hd]) {
+                *o = wt.mul_add(float(v), *o);
             }
         }
-        scores[o..o + PAGE].copy_from_slice(&acc);
     }
-}
-
-/// `out += sum_t w[t] * v[t]` over a span, where the values of positions `16p..16p + 16`
-/// are page `pages[p]` of `arena` (floats, `[slot][dim]`).
-fn weighted_values(isa: Isa, w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 && out.len() == 64 {
-        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-        return unsafe { crate::engine::kernels::avx2::weighted_values_64(w, pages, arena, out) };
-    }
-    weighted_values_generic(isa, w, pages, arena, out);
-}
-
-/// `weighted_values` for two queries over the same pages: the same sums, with each value
-/// loaded once for both.
-fn weighted_values_pair(
-    isa: Isa,
-    w: [&[f32]; 2],
-    pages: &[u32],
-    arena: &[f32],
-    out: [&mut [f32]; 2],
-) {
-    let [o0, o1] = out;
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 && o0.len() == 64 && o1.len() == 64 {
-        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-        return unsafe {
-            crate::engine::kernels::avx2::weighted_values_2x64(w, pages, arena, [o0, o1])
-        };
-    }
-    weighted_values(isa, w[0], pages, arena, o0);
-    weighted_values(isa, w[1], pages, arena, o1);
 }
 
 #[inline(always)]
-fn weighted_values_body(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) {
-    let hd = out.len();
-    for (ws, &page) in w.chunks(PAGE).zip(pages) {
-        let values = &arena[page as usize * PAGE * hd..(page as usize + 1) * PAGE * hd];
-        for (s, &wt) in ws.iter().enumerate() {
-            for (o, v) in out.iter_mut().zip(&values[s * hd..(s + 1) * hd]) {
-                *o = wt.mul_add(*v, *o);
-            }
-        }
-    }
+fn weighted_values_f32_body(w: &[f32], pages: &[&[f32]], out: &mut [f32]) {
+    weighted_values_body(w, pages, out, |v| v);
 }
 
-dispatched!(weighted_values_generic => weighted_values_body(w: &[f32], pages: &[u32], arena: &[f32], out: &mut [f32]) -> ());
+#[inline(always)]
+fn weighted_values_f16_body(w: &[f32], pages: &[&[u16]], out: &mut [f32]) {
+    weighted_values_body(w, pages, out, |v| half::f16::from_bits(v).to_f32());
+}
+
+dispatched!(weighted_values_f32 => weighted_values_f32_body(w: &[f32], pages: &[&[f32]], out: &mut [f32]) -> ());
+dispatched!(weighted_values_f16 => weighted_values_f16_body(w: &[f32], pages: &[&[u16]], out: &mut [f32]) -> ());
+
 /// f16 bits to floats.
 fn convert(isa: Isa, src: &[u16], dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
