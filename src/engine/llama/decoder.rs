@@ -91,7 +91,7 @@ impl Decoder for LlamaDecoder {
                 let rest = &prompt[seq.len()..];
                 self.stats.prefilled_tokens += rest.len();
                 let last = self.prefill(&mut seq, rest, Want::Last, &mut |_, _, _| Ok(()))?;
-                self.model.logits(&last, &mut self.buffers)
+                self.model.logits(&last, &mut self.buffers).to_vec()
             }
         };
         self.cache.insert(&seq);

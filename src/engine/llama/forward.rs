@@ -29,6 +29,9 @@ pub struct Buffers {
     gate_up: Vec<f32>,
     act: Vec<f32>,
     quant: QuantRows,
+    /// The last `logits` call's output, kept so that the next one writes over it instead of
+    /// zeroing a fresh 196 KB a row.
+    logits: Vec<f32>,
 }
 
 /// Which rows' final hidden states a pass returns.
@@ -329,19 +332,20 @@ impl LlamaModel {
     }
 
     /// Next-token logits (`vocab` per row) for final hidden states.
-    pub fn logits(&self, hidden: &[f32], buf: &mut Buffers) -> Vec<f32> {
+    pub fn logits<'b>(&self, hidden: &[f32], buf: &'b mut Buffers) -> &'b [f32] {
         let c = &self.config;
         let n = hidden.len() / c.hidden;
-        let mut out = vec![0f32; n * c.vocab];
+        // Every element is stored below, so stale values from the last call never show.
+        buf.logits.resize(n * c.vocab, 0.0);
         self.apply(
             self.output(),
             hidden,
             n,
             &mut buf.quant,
-            &mut out,
+            &mut buf.logits,
             Write::Store,
         );
-        out
+        &buf.logits
     }
 }
 
