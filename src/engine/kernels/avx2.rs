@@ -272,18 +272,17 @@ pub(crate) unsafe fn f16_to_f32(src: &[u16], dst: &mut [f32]) {
     }
 }
 
-/// Scores of queries against one page's keys, stored transposed (`[dim][16]`, f16 bits or
-/// floats): query `j`'s sixteen scores go to `scores[qs[j].at..]`, those at slots from
+/// Scores of queries against one page's keys, stored transposed as f16 (`[dim][16]`): query `j`'s sixteen scores go to `scores[qs[j].at..]`, those at slots from
 /// `qs[j].valid` on become -inf, and `maxes[qs[j].max]` takes the largest. Queries go four at
 /// a time: for each dimension, sixteen keys are loaded once and meet all four.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn page_scores<K: PageKeys>(
+pub(crate) unsafe fn page_scores(
     q: &[f32],
     qs: &[PageQuery],
-    keys: &[K],
+    keys: &[u16],
     scores: &mut [f32],
     maxes: &mut [f32],
 ) {
@@ -297,24 +296,24 @@ pub(crate) unsafe fn page_scores<K: PageKeys>(
         // SAFETY: bounds checked above.
         unsafe {
             match qs.len() - i {
-                1 => scores_n::<1, K>(q, &qs[i..], keys, hd, scores, maxes),
-                2 => scores_n::<2, K>(q, &qs[i..], keys, hd, scores, maxes),
-                3 => scores_n::<3, K>(q, &qs[i..], keys, hd, scores, maxes),
-                _ => scores_n::<4, K>(q, &qs[i..], keys, hd, scores, maxes),
+                1 => scores_n::<1>(q, &qs[i..], keys, hd, scores, maxes),
+                2 => scores_n::<2>(q, &qs[i..], keys, hd, scores, maxes),
+                3 => scores_n::<3>(q, &qs[i..], keys, hd, scores, maxes),
+                _ => scores_n::<4>(q, &qs[i..], keys, hd, scores, maxes),
             }
         }
         i += 4;
     }
 }
 
-/// Eight consecutive KV-cache numbers (f16 bits, or floats already converted) as floats.
-pub(crate) trait PageKeys: Copy {
+/// Eight consecutive numbers of a KV page (f16 bits, or floats already converted) as floats.
+pub(crate) trait PageNumbers: Copy {
     /// # Safety
-    /// `p` points at eight readable keys; the CPU has AVX2 and F16C.
+    /// `p` points at eight readable numbers; the CPU has AVX2 and F16C.
     unsafe fn load8(p: *const Self) -> __m256;
 }
 
-impl PageKeys for u16 {
+impl PageNumbers for u16 {
     #[inline(always)]
     unsafe fn load8(p: *const u16) -> __m256 {
         // SAFETY: as the trait says.
@@ -322,7 +321,7 @@ impl PageKeys for u16 {
     }
 }
 
-impl PageKeys for f32 {
+impl PageNumbers for f32 {
     #[inline(always)]
     unsafe fn load8(p: *const f32) -> __m256 {
         // SAFETY: as the trait says.
@@ -332,10 +331,10 @@ impl PageKeys for f32 {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-unsafe fn scores_n<const N: usize, K: PageKeys>(
+unsafe fn scores_n<const N: usize>(
     q: &[f32],
     qs: &[PageQuery],
-    keys: &[K],
+    keys: &[u16],
     hd: usize,
     scores: &mut [f32],
     maxes: &mut [f32],
@@ -348,8 +347,8 @@ unsafe fn scores_n<const N: usize, K: PageKeys>(
         // SAFETY: d < hd, so 16 keys at d * 16 are inside `keys`; queries were checked.
         unsafe {
             let k = keys.as_ptr().add(d * 16);
-            let k0 = K::load8(k);
-            let k1 = K::load8(k.add(8));
+            let k0 = u16::load8(k);
+            let k1 = u16::load8(k.add(8));
             for j in 0..N {
                 let qd = _mm256_set1_ps(*qp[j].add(d));
                 lo[j] = _mm256_fmadd_ps(qd, k0, lo[j]);
@@ -397,7 +396,7 @@ unsafe fn scores_n<const N: usize, K: PageKeys>(
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::needless_range_loop)] // indices name registers of a query-by-vector grid
-pub(crate) unsafe fn weighted_values<const Q: usize, const W: usize, K: PageKeys>(
+pub(crate) unsafe fn weighted_values<const Q: usize, const W: usize, K: PageNumbers>(
     w: [&[f32]; Q],
     pages: &[&[K]],
     out: [&mut [f32]; Q],

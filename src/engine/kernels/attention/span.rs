@@ -23,8 +23,6 @@ pub(super) struct Scratch {
     queries: Vec<PageQuery>,
     /// Per live row and head of the group: its largest score in the span so far.
     maxes: Vec<f32>,
-    /// Per live row and head of the group: the sum of its weights in the span.
-    sums: Vec<f32>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -70,7 +68,6 @@ impl Ctx<'_> {
         s.scores.resize(live.len() * g * SPAN, 0.0);
         s.maxes.clear();
         s.maxes.resize(live.len() * g, f32::NEG_INFINITY);
-        s.sums.resize(live.len() * g, 0.0);
         let at = self.shape.keys_at(self.layer, h);
         // Scores: each distinct page meets every query that sees it, four at a time. Pages lie
         // far apart in memory, so the keys two pages ahead are fetched while this one is used.
@@ -118,15 +115,10 @@ impl Ctx<'_> {
                 let sc = &mut s.scores[(i * g + qg) * SPAN..][..len];
                 let m = s.maxes[i * g + qg];
                 vecmath::exp_shifted(self.isa, sc, m);
-                s.sums[i * g + qg] = vecmath::sum(self.isa, sc);
-            }
-        }
-        for (i, &r) in live.iter().enumerate() {
-            for qg in 0..g {
                 let dst = self.partial(partials, r, h * g + qg, span);
-                dst[0] = s.maxes[i * g + qg];
-                dst[1] = s.sums[i * g + qg];
-                dst[2..2 + hd].fill(0.0);
+                dst[0] = m;
+                dst[1] = vecmath::sum(self.isa, sc);
+                dst[2..].fill(0.0);
             }
         }
         // Values, a few pages at a time, each query's sums kept in registers per block. A page
@@ -205,7 +197,7 @@ impl Ctx<'_> {
                     let mut out: [&mut [f32]; 3] = [&mut [], &mut [], &mut []];
                     let mut w: [&[f32]; 3] = [&[]; 3];
                     for k in 0..n {
-                        out[k] = &mut self.partial(partials, r, h * g + qg + k, span)[2..2 + hd];
+                        out[k] = &mut self.partial(partials, r, h * g + qg + k, span)[2..];
                         w[k] = weights(qg + k);
                     }
                     weighted_values(self.isa, &w[..n], values, &mut out[..n]);
