@@ -290,22 +290,11 @@ fn page_scores(
         }
         acc[(pq.valid as usize).min(PAGE)..].fill(f32::NEG_INFINITY);
         scores[pq.at as usize..pq.at as usize + PAGE].copy_from_slice(&acc);
-        maxes[pq.max as usize] = max_into(&acc, maxes[pq.max as usize]);
+        // The largest score, NaN ignored (`vecmath::max`), as the AVX2 kernel keeps it.
+        let page_max = vecmath::max(Isa::Portable, &acc);
+        let m = &mut maxes[pq.max as usize];
+        *m = if page_max > *m { page_max } else { *m };
     }
-}
-
-/// The largest of `m` and `x` (NaN ignored, as `vecmath::max` does: the largest value of a
-/// set does not depend on the order it is taken in).
-fn max_into(x: &[f32; PAGE], m: f32) -> f32 {
-    let mut lanes = [m; 8];
-    for c in x.chunks_exact(8) {
-        for l in 0..8 {
-            lanes[l] = if c[l] > lanes[l] { c[l] } else { lanes[l] };
-        }
-    }
-    lanes
-        .iter()
-        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a })
 }
 
 /// A block of up to `VALUE_BLOCK` pages of one head's values (`[slot][dim]`), as floats or as
