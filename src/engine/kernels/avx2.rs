@@ -284,11 +284,12 @@ pub(crate) unsafe fn page_scores(
     qs: &[PageQuery],
     keys: &[u16],
     scores: &mut [f32],
+    offset: usize,
     maxes: &mut [f32],
 ) {
     let hd = keys.len() / 16;
     for pq in qs {
-        assert!(pq.q as usize + hd <= q.len() && pq.at as usize + 16 <= scores.len());
+        assert!(pq.q as usize + hd <= q.len() && pq.at as usize + offset + 16 <= scores.len());
         assert!((pq.max as usize) < maxes.len());
     }
     let mut i = 0;
@@ -296,10 +297,10 @@ pub(crate) unsafe fn page_scores(
         // SAFETY: bounds checked above.
         unsafe {
             match qs.len() - i {
-                1 => scores_n::<1>(q, &qs[i..], keys, hd, scores, maxes),
-                2 => scores_n::<2>(q, &qs[i..], keys, hd, scores, maxes),
-                3 => scores_n::<3>(q, &qs[i..], keys, hd, scores, maxes),
-                _ => scores_n::<4>(q, &qs[i..], keys, hd, scores, maxes),
+                1 => scores_n::<1>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                2 => scores_n::<2>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                3 => scores_n::<3>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                _ => scores_n::<4>(q, &qs[i..], keys, hd, scores, offset, maxes),
             }
         }
         i += 4;
@@ -337,6 +338,7 @@ unsafe fn scores_n<const N: usize>(
     keys: &[u16],
     hd: usize,
     scores: &mut [f32],
+    offset: usize,
     maxes: &mut [f32],
 ) {
     // SAFETY: the caller checked every query's range.
@@ -369,7 +371,7 @@ unsafe fn scores_n<const N: usize>(
         }
         // SAFETY: 16 floats at `at` and the max slot were checked by the caller.
         unsafe {
-            let o = scores.as_mut_ptr().add(pq.at as usize);
+            let o = scores.as_mut_ptr().add(pq.at as usize + offset);
             _mm256_storeu_ps(o, l);
             _mm256_storeu_ps(o.add(8), h);
             // max(x, m) is x when x > m, else m: a NaN score never replaces the maximum.

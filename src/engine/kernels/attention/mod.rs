@@ -67,8 +67,8 @@ impl KvShape {
 }
 
 /// One query meeting one page: its vector starts at `q` in the query buffer, its sixteen
-/// scores go to `at` in the score buffer (slots from `valid` on are past its position and get
-/// -inf), and `max` indexes its running maximum.
+/// scores go to `at` plus the page's offset in the score buffer (slots from `valid` on are
+/// past its position and get -inf), and `max` indexes its running maximum.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PageQuery {
     pub q: u32,

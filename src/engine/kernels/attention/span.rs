@@ -66,6 +66,14 @@ impl Ctx<'_> {
         let n_pages = (end.min(start + SPAN) - start).div_ceil(PAGE);
         self.find_distinct_pages(&live, start / PAGE, n_pages, s);
         s.scores.resize(live.len() * g * SPAN, 0.0);
+        // Where every live row's span ends; a page that all rows see and that ends by then
+        // meets all their queries, every slot valid, so one list serves all such pages.
+        let first_end = live
+            .iter()
+            .map(|&r| self.rows[r].pos + 1)
+            .min()
+            .unwrap_or(0);
+        let mut list_is_full = false;
         s.maxes.clear();
         s.maxes.resize(live.len() * g, f32::NEG_INFINITY);
         let at = self.shape.keys_at(self.layer, h);
@@ -81,23 +89,27 @@ impl Ctx<'_> {
                 prefetch(&self.rows[holder].pages[p][at..at + hd * PAGE]);
             }
             let slot = p - start / PAGE;
-            // Every query that sees this page, where its sixteen scores go, and how many of
-            // them lie at or before its row's position.
-            s.queries.clear();
-            for (i, &r) in live.iter().enumerate() {
-                if s.page_of[i * n_pages + slot] != d as u32 {
-                    continue;
+            // Every query that sees this page, where its row's scores start, and how many of
+            // the page's slots lie at or before its row's position.
+            let full = s.users[d] as usize == live.len() && first_end >= (p + 1) * PAGE;
+            if !(full && list_is_full) {
+                s.queries.clear();
+                for (i, &r) in live.iter().enumerate() {
+                    if s.page_of[i * n_pages + slot] != d as u32 {
+                        continue;
+                    }
+                    let valid = (self.rows[r].pos + 1 - p * PAGE).min(PAGE) as u32;
+                    for qg in 0..g {
+                        let head = r * self.n_head + h * g + qg;
+                        s.queries.push(PageQuery {
+                            q: (head * hd) as u32,
+                            at: ((i * g + qg) * SPAN) as u32,
+                            valid,
+                            max: (i * g + qg) as u32,
+                        });
+                    }
                 }
-                let valid = (self.rows[r].pos + 1 - p * PAGE).min(PAGE) as u32;
-                for qg in 0..g {
-                    let head = r * self.n_head + h * g + qg;
-                    s.queries.push(PageQuery {
-                        q: (head * hd) as u32,
-                        at: ((i * g + qg) * SPAN + p * PAGE - start) as u32,
-                        valid,
-                        max: (i * g + qg) as u32,
-                    });
-                }
+                list_is_full = full;
             }
             page_scores(
                 self.isa,
@@ -105,6 +117,7 @@ impl Ctx<'_> {
                 &s.queries,
                 keys,
                 &mut s.scores,
+                slot * PAGE,
                 &mut s.maxes,
             );
         }
@@ -269,12 +282,15 @@ fn page_scores(
     queries: &[PageQuery],
     keys: &[u16],
     scores: &mut [f32],
+    offset: usize,
     maxes: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 {
         // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
-        unsafe { crate::engine::kernels::avx2::page_scores(q, queries, keys, scores, maxes) };
+        unsafe {
+            crate::engine::kernels::avx2::page_scores(q, queries, keys, scores, offset, maxes)
+        };
         return;
     }
     let _ = isa;
@@ -289,7 +305,8 @@ fn page_scores(
             }
         }
         acc[(pq.valid as usize).min(PAGE)..].fill(f32::NEG_INFINITY);
-        scores[pq.at as usize..pq.at as usize + PAGE].copy_from_slice(&acc);
+        let at = pq.at as usize + offset;
+        scores[at..at + PAGE].copy_from_slice(&acc);
         // The largest score, NaN ignored (`vecmath::max`), as the AVX2 kernel keeps it.
         let page_max = vecmath::max(Isa::Portable, &acc);
         let m = &mut maxes[pq.max as usize];
