@@ -122,24 +122,22 @@ pub fn attention(
         q,
         rows,
     };
-    let order = balanced_order(tasks, |task| {
-        let (span, block) = (
-            (task / shape.kv_heads) % spans,
-            task / shape.kv_heads / spans,
-        );
-        let from = block * ROW_BLOCK;
-        rows[from..(from + ROW_BLOCK).min(rows.len())]
+    // Task t is (KV head, span, block of rows).
+    let split = |t: usize| {
+        let (h, rest) = (t % shape.kv_heads, t / shape.kv_heads);
+        let from = rest / spans * ROW_BLOCK;
+        (h, rest % spans, from..(from + ROW_BLOCK).min(rows.len()))
+    };
+    let order = balanced_order(tasks, |t| {
+        let (_, span, block) = split(t);
+        rows[block]
             .iter()
             .map(|r| (r.pos + 1).saturating_sub(span * SPAN).min(SPAN))
             .sum()
     });
     pool.run(tasks, &|slot| {
-        let task = order[slot];
-        let (h, rest) = (task % shape.kv_heads, task / shape.kv_heads);
-        let (span, block) = (rest % spans, rest / spans);
-        let from = block * ROW_BLOCK;
-        let to = (from + ROW_BLOCK).min(rows.len());
-        SCRATCH.with(|s| ctx.span_task(h, span, from..to, &shared, &mut s.borrow_mut()));
+        let (h, span, block) = split(order[slot]);
+        SCRATCH.with(|s| ctx.span_task(h, span, block, &shared, &mut s.borrow_mut()));
     });
     let out = SharedMut::new(out);
     pool.run(rows.len(), &|r| {
