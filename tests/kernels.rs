@@ -20,6 +20,11 @@ fn isas() -> Vec<Isa> {
     let mut v = vec![Isa::Portable];
     if Isa::avx2_available() {
         v.push(Isa::Avx2);
+        if Isa::avx512_vnni_available() {
+            v.push(Isa::Avx512Vnni);
+        } else {
+            println!("no AVX-512 VNNI on this CPU: its kernels are not checked");
+        }
     } else {
         println!("no AVX2 on this CPU: only the portable kernels are checked");
     }

@@ -1,4 +1,4 @@
-//! AVX2/FMA/F16C kernels (x86-64). Callers check `Isa::Avx2` first; each function mirrors
+//! AVX2/FMA/F16C kernels (x86-64). Callers check `Isa::avx2` first; each function mirrors
 //! its twin in `portable.rs` operation for operation.
 //!
 //! The `U4` inner loop: a 32-byte load of nibbles gives two sub-steps of eight rows;
@@ -15,13 +15,13 @@ use super::quant::QGroup;
 use std::arch::x86_64::*;
 
 #[inline(always)]
-unsafe fn bcast4(p: *const i8) -> __m256i {
+pub(crate) unsafe fn bcast4(p: *const i8) -> __m256i {
     // SAFETY: the caller points at 4 readable bytes.
     unsafe { _mm256_set1_epi32(std::ptr::read_unaligned(p as *const i32)) }
 }
 
 #[inline(always)]
-unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_ROWS]; MR] {
+pub(crate) unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_ROWS]; MR] {
     let mut out = [[0f32; TILE_ROWS]; MR];
     for (o, a) in out.iter_mut().zip(acc) {
         // SAFETY: `o` is 8 floats.
@@ -46,6 +46,40 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     x: &[QGroup],
     out: &mut [[f32; TILE_ROWS]],
 ) {
+    // SAFETY: the closures run in this function, which has the tile kernels' features.
+    let u4 = |w, nb, x, ds| unsafe { u4_tile::<MR>(w, nb, x, ds) };
+    let s8 = |w, nb, x, ds| unsafe { s8_tile::<MR>(w, nb, x, ds) };
+    // SAFETY: passed on from the caller.
+    unsafe { quant_tiles_with(format, tiles, tile_bytes, x, out, u4, s8) }
+}
+
+/// A kernel for one tile: `(tile, blocks, group's bytes, group's scales)` to each row's
+/// eight results.
+pub(crate) trait TileKernel<const MR: usize>:
+    Fn(*const u8, usize, *const i8, *const f32) -> [[f32; TILE_ROWS]; MR]
+{
+}
+
+impl<const MR: usize, F> TileKernel<MR> for F where
+    F: Fn(*const u8, usize, *const i8, *const f32) -> [[f32; TILE_ROWS]; MR]
+{
+}
+
+/// `quant_tiles`' loop and checks, with the tile kernels given (the AVX2 ones or the VNNI
+/// ones), inlined into the caller that has their CPU features.
+///
+/// # Safety
+/// The kernels' CPU features must be present.
+#[inline(always)]
+pub(crate) unsafe fn quant_tiles_with<const MR: usize>(
+    format: Format,
+    tiles: &[u8],
+    tile_bytes: usize,
+    x: &[QGroup],
+    out: &mut [[f32; TILE_ROWS]],
+    u4: impl TileKernel<MR>,
+    s8: impl TileKernel<MR>,
+) {
     let block_bytes = match format {
         Format::U4 => U4_BLOCK_BYTES,
         _ => S8_BLOCK_BYTES,
@@ -59,13 +93,11 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     }
     for t in 0..n {
         for (g, xg) in x.iter().enumerate() {
-            // SAFETY: tile t is inside `tiles`; the rest was checked above.
-            let acc = unsafe {
-                let w = tiles.as_ptr().add(t * tile_bytes);
-                match format {
-                    Format::U4 => u4_tile::<MR>(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
-                    _ => s8_tile::<MR>(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
-                }
+            // Tile t is inside `tiles`; the rest was checked above.
+            let w = tiles[t * tile_bytes..].as_ptr();
+            let acc = match format {
+                Format::U4 => u4(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
+                _ => s8(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
             };
             let at = (t * groups + g) * MR;
             out[at..at + MR].copy_from_slice(&acc);

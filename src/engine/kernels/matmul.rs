@@ -147,6 +147,11 @@ fn kernel<const MR: usize>(
                 Isa::Avx2 => unsafe {
                     super::avx2::quant_tiles::<MR>(w.format, data, bytes, x, out)
                 },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `Isa::Avx512Vnni` is only chosen when the CPU has those and AVX2.
+                Isa::Avx512Vnni => unsafe {
+                    super::vnni::quant_tiles::<MR>(w.format, data, bytes, x, out)
+                },
                 _ => portable::quant_tiles::<MR>(w.format, data, bytes, x, out),
             }
         }
@@ -162,7 +167,9 @@ fn kernel<const MR: usize>(
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 => unsafe { super::avx2::f32_tiles(data, cols, rows, out) },
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe {
+                    super::avx2::f32_tiles(data, cols, rows, out)
+                },
                 _ => portable::f32_tiles(data, cols, rows, out),
             }
         }

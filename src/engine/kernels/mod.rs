@@ -15,12 +15,12 @@ macro_rules! dispatched {
         $(#[$doc])*
         $vis fn $name(isa: $crate::engine::kernels::Isa, $($a: $t),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
-            if isa == $crate::engine::kernels::Isa::Avx2 {
+            if isa.avx2() {
                 #[target_feature(enable = "avx2,fma,f16c")]
                 unsafe fn fast($($a: $t),*) -> $ret {
                     $body($($a),*)
                 }
-                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+                // SAFETY: `isa.avx2()` holds only on CPUs with AVX2, FMA and F16C.
                 return unsafe { fast($($a),*) };
             }
             let _ = isa;
@@ -39,6 +39,8 @@ pub mod vecmath;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod portable;
+#[cfg(target_arch = "x86_64")]
+mod vnni;
 
 use std::sync::OnceLock;
 
@@ -49,23 +51,31 @@ pub enum Isa {
     Portable,
     /// x86-64 with AVX2, FMA and F16C.
     Avx2,
+    /// AVX2 plus AVX-512 (F, BW, VL) and VNNI: the integer matmuls multiply and add bytes
+    /// in one instruction (`vpdpbusd`); every other kernel is the AVX2 one.
+    Avx512Vnni,
 }
 
 impl Isa {
-    /// The best instruction set this CPU has. `TLOOM_KERNELS=portable` forces the portable
-    /// kernels (to compare, or to rule out a SIMD fault).
+    /// The best instruction set this CPU has. `TLOOM_KERNELS=portable` or `=avx2` caps it
+    /// (to compare, or to rule out a SIMD fault).
     pub fn detect() -> Isa {
         static DETECTED: OnceLock<Isa> = OnceLock::new();
         *DETECTED.get_or_init(|| {
-            if std::env::var("TLOOM_KERNELS").is_ok_and(|v| v == "portable") {
-                return Isa::Portable;
-            }
-            if Isa::avx2_available() {
+            let cap = std::env::var("TLOOM_KERNELS").unwrap_or_default();
+            if cap == "portable" || !Isa::avx2_available() {
+                Isa::Portable
+            } else if cap == "avx2" || !Isa::avx512_vnni_available() {
                 Isa::Avx2
             } else {
-                Isa::Portable
+                Isa::Avx512Vnni
             }
         })
+    }
+
+    /// Whether the AVX2 kernels may run (`Avx2` and everything above it).
+    pub fn avx2(self) -> bool {
+        self != Isa::Portable
     }
 
     /// Whether this CPU can run the AVX2 kernels.
@@ -82,10 +92,27 @@ impl Isa {
         }
     }
 
+    /// Whether this CPU can run the VNNI kernels (and the AVX2 ones).
+    pub fn avx512_vnni_available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Isa::avx2_available()
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
             Isa::Avx2 => "avx2",
+            Isa::Avx512Vnni => "avx512-vnni",
         }
     }
 }

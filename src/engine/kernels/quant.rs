@@ -158,7 +158,7 @@ impl QGroup<'_> {
 /// (`QuantRows::group_mut`), `rows` apart (see `QuantRows`).
 pub fn quantize_group(isa: Isa, x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
+    if isa.avx2() {
         #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn fast(x: &[f32], rows: usize, qs: &mut [i8], ds: &mut [f32]) {
             // SAFETY: this function only runs on CPUs with AVX2 (see below).
@@ -166,7 +166,7 @@ pub fn quantize_group(isa: Isa, x: &[f32], rows: usize, qs: &mut [i8], ds: &mut 
                 super::avx2::quantize_block(x, q)
             })
         }
-        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+        // SAFETY: `isa.avx2()` holds only on CPUs with AVX2, FMA and F16C.
         return unsafe { fast(x, rows, qs, ds) };
     }
     let _ = isa;

@@ -286,8 +286,8 @@ fn page_scores(
     maxes: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+    if isa.avx2() {
+        // SAFETY: `isa.avx2()` holds only on CPUs with AVX2, FMA and F16C.
         unsafe {
             crate::engine::kernels::avx2::page_scores(q, queries, keys, scores, offset, maxes)
         };
@@ -328,11 +328,11 @@ enum Values<'a> {
 fn weighted_values(isa: Isa, w: &[&[f32]], values: Values, out: &mut [&mut [f32]]) {
     let hd = out.first().map_or(0, |o| o.len());
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 && hd.is_multiple_of(32) {
+    if isa.avx2() && hd.is_multiple_of(32) {
         use crate::engine::kernels::avx2::weighted_values as wv;
         macro_rules! call {
             ($pages:expr) => {
-                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2, FMA and F16C.
+                // SAFETY: `isa.avx2()` holds only on CPUs with AVX2, FMA and F16C.
                 unsafe {
                     match out {
                         [a] if hd.is_multiple_of(64) => wv::<1, 8, _>([w[0]], $pages, [a]),
@@ -392,8 +392,8 @@ dispatched!(weighted_values_f16 => weighted_values_f16_body(w: &[f32], pages: &[
 /// f16 bits to floats.
 fn convert(isa: Isa, src: &[u16], dst: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        // SAFETY: `Isa::Avx2` is only chosen on CPUs with F16C.
+    if isa.avx2() {
+        // SAFETY: `isa.avx2()` holds only on CPUs with F16C.
         return unsafe { crate::engine::kernels::avx2::f16_to_f32(src, dst) };
     }
     let _ = isa;
