@@ -12,7 +12,9 @@ use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
 use super::quant::QGroup;
 use std::arch::x86_64::*;
 
-/// As `avx2::quant_tiles`, with the VNNI tile kernels.
+/// As `avx2::quant_tiles`, with the VNNI tile kernels. Tiles go in pairs: one 512-bit
+/// register holds the same chunk of two neighbouring tiles, so each activation broadcast and
+/// each instruction serves sixteen output rows; an odd last tile goes alone.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA, F16C, AVX-512 F, BW and VL, and AVX-512 VNNI.
@@ -24,11 +26,169 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     x: &[QGroup],
     out: &mut [[f32; TILE_ROWS]],
 ) {
+    let groups = x.len();
+    let pairs = tiles.len() / tile_bytes / 2;
+    let (paired, last) = tiles.split_at(2 * pairs * tile_bytes);
+    let (out_paired, out_last) = out.split_at_mut(2 * pairs * groups * MR);
     // SAFETY: the closures run in this function, which has the tile kernels' features.
     let u4 = |w, nb, x, ds| unsafe { u4_tile::<MR>(w, nb, x, ds) };
     let s8 = |w, nb, x, ds| unsafe { s8_tile::<MR>(w, nb, x, ds) };
+    // The odd tile, and the checks of every group's size against the tiles' blocks.
     // SAFETY: passed on from the caller.
-    unsafe { quant_tiles_with(format, tiles, tile_bytes, x, out, u4, s8) }
+    unsafe { quant_tiles_with(format, last, tile_bytes, x, out_last, u4, s8) };
+    let block_bytes = match format {
+        Format::U4 => U4_BLOCK_BYTES,
+        _ => S8_BLOCK_BYTES,
+    };
+    let nb = tile_bytes / block_bytes;
+    for p in 0..pairs {
+        for (g, xg) in x.iter().enumerate() {
+            let w = paired[2 * p * tile_bytes..].as_ptr();
+            let (xq, ds) = (xg.qs.as_ptr(), xg.ds.as_ptr());
+            // SAFETY: both tiles are inside `paired`; the group was checked above.
+            let acc = unsafe {
+                match format {
+                    Format::U4 => u4_pair::<MR>(w, tile_bytes, nb, xq, ds),
+                    _ => s8_pair::<MR>(w, tile_bytes, nb, xq, ds),
+                }
+            };
+            for (half, acc) in acc.iter().enumerate() {
+                let at = ((2 * p + half) * groups + g) * MR;
+                out_paired[at..at + MR].copy_from_slice(acc);
+            }
+        }
+    }
+}
+
+/// Two tiles' 32-byte chunks at `p` and `p + stride` in one register.
+#[inline(always)]
+unsafe fn load_pair(p: *const u8, stride: usize) -> __m512i {
+    // SAFETY: the caller points at two readable 32-byte chunks.
+    unsafe {
+        let a = _mm256_loadu_si256(p as *const __m256i);
+        let b = _mm256_loadu_si256(p.add(stride) as *const __m256i);
+        _mm512_inserti64x4::<1>(_mm512_castsi256_si512(a), b)
+    }
+}
+
+/// Two tiles' eight f16 numbers at `p` and `p + stride`, as sixteen floats.
+#[inline(always)]
+unsafe fn halves_pair(p: *const u8, stride: usize) -> __m512 {
+    // SAFETY: the caller points at two readable 16-byte runs.
+    unsafe {
+        let a = _mm_loadu_si128(p as *const __m128i);
+        let b = _mm_loadu_si128(p.add(stride) as *const __m128i);
+        _mm512_cvtph_ps(_mm256_inserti128_si256::<1>(_mm256_castsi128_si256(a), b))
+    }
+}
+
+#[inline(always)]
+unsafe fn bcast4_wide(p: *const i8) -> __m512i {
+    // SAFETY: the caller points at 4 readable bytes.
+    unsafe { _mm512_set1_epi32(std::ptr::read_unaligned(p as *const i32)) }
+}
+
+/// Each row's results for two tiles: lanes 0..8 are the first tile's, 8..16 the second's.
+#[inline(always)]
+unsafe fn store_pair<const MR: usize>(acc: [__m512; MR]) -> [[[f32; TILE_ROWS]; MR]; 2] {
+    let mut out = [[[0f32; TILE_ROWS]; MR]; 2];
+    for (m, a) in acc.into_iter().enumerate() {
+        // SAFETY: each half is 8 floats.
+        unsafe {
+            _mm256_storeu_ps(out[0][m].as_mut_ptr(), _mm512_castps512_ps256(a));
+            let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
+            _mm256_storeu_ps(out[1][m].as_mut_ptr(), hi);
+        }
+    }
+    out
+}
+
+/// `u4_tile` for the two tiles at `w` and `w + stride`.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn u4_pair<const MR: usize>(
+    w: *const u8,
+    stride: usize,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+) -> [[[f32; TILE_ROWS]; MR]; 2] {
+    let mask = _mm512_set1_epi8(0x0F);
+    let mut acc = [_mm512_setzero_ps(); MR];
+    for j in 0..nb {
+        // SAFETY: block j of both tiles lies inside them; the group was bounds-checked.
+        unsafe {
+            let blk = w.add(j * U4_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let mut lo_sum = [_mm512_setzero_si512(); MR];
+            let mut hi_sum = [_mm512_setzero_si512(); MR];
+            for c in 0..4 {
+                let v = load_pair(blk.add(32 * c), stride);
+                let lo = _mm512_and_si512(v, mask);
+                let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), mask);
+                for m in 0..MR {
+                    let xl = bcast4_wide(xj.add(4 * (2 * c * MR + m)));
+                    let xh = bcast4_wide(xj.add(4 * ((2 * c + 1) * MR + m)));
+                    lo_sum[m] = _mm512_dpbusd_epi32(lo_sum[m], lo, xl);
+                    hi_sum[m] = _mm512_dpbusd_epi32(hi_sum[m], hi, xh);
+                }
+            }
+            let dw = halves_pair(blk.add(128), stride);
+            let mw = halves_pair(blk.add(144), stride);
+            let dj = ds.add(j * 2 * MR);
+            for m in 0..MR {
+                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(lo_sum[m], hi_sum[m]));
+                let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*dj.add(m)));
+                acc[m] = _mm512_fmadd_ps(f, scale, acc[m]);
+                acc[m] = _mm512_fmadd_ps(mw, _mm512_set1_ps(*dj.add(MR + m)), acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store_pair(acc) }
+}
+
+/// `s8_tile` for the two tiles at `w` and `w + stride`. AVX-512 has no byte sign
+/// instruction, so `x` is negated under a mask of `w`'s negative bytes (where `w` is zero,
+/// `|w|` is too, so `x`'s sign there does not matter).
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn s8_pair<const MR: usize>(
+    w: *const u8,
+    stride: usize,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+) -> [[[f32; TILE_ROWS]; MR]; 2] {
+    let zero = _mm512_setzero_si512();
+    let mut acc = [_mm512_setzero_ps(); MR];
+    for j in 0..nb {
+        // SAFETY: as in `u4_pair`.
+        unsafe {
+            let blk = w.add(j * S8_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let mut sums = [[_mm512_setzero_si512(); MR]; 2];
+            for s in 0..8 {
+                let wv = load_pair(blk.add(32 * s), stride);
+                let wabs = _mm512_abs_epi8(wv);
+                let negative = _mm512_movepi8_mask(wv);
+                for (m, sum) in sums[s % 2].iter_mut().enumerate() {
+                    let xb = bcast4_wide(xj.add(4 * (s * MR + m)));
+                    let xs = _mm512_mask_sub_epi8(xb, negative, zero, xb);
+                    *sum = _mm512_dpbusd_epi32(*sum, wabs, xs);
+                }
+            }
+            let dw = halves_pair(blk.add(256), stride);
+            let dj = ds.add(j * 2 * MR);
+            for m in 0..MR {
+                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(sums[0][m], sums[1][m]));
+                let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*dj.add(m)));
+                acc[m] = _mm512_fmadd_ps(f, scale, acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store_pair(acc) }
 }
 
 /// `avx2::u4_tile` with `vpdpbusd`: the low and high nibbles of a chunk go to two
