@@ -11,7 +11,7 @@
 
 use super::attention::PageQuery;
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
-use super::quant::QGroup;
+use super::quant::{DS_PER_ROW, QGroup};
 use std::arch::x86_64::*;
 
 #[inline(always)]
@@ -89,7 +89,9 @@ pub(crate) unsafe fn quant_tiles_with<const MR: usize>(
     let groups = x.len();
     assert!(nb * block_bytes == tile_bytes && out.len() >= n * groups * MR);
     for xg in x {
-        assert!(xg.rows == MR && xg.qs.len() >= nb * BLOCK * MR && xg.ds.len() >= nb * 2 * MR);
+        assert!(
+            xg.rows == MR && xg.qs.len() >= nb * BLOCK * MR && xg.ds.len() >= nb * DS_PER_ROW * MR
+        );
     }
     for t in 0..n {
         for (g, xg) in x.iter().enumerate() {
@@ -135,7 +137,7 @@ unsafe fn u4_tile<const MR: usize>(
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(128) as *const __m128i));
             let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(144) as *const __m128i));
-            let dj = ds.add(j * 2 * MR);
+            let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_madd_epi16(isum[m], ones));
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
@@ -175,7 +177,7 @@ unsafe fn s8_tile<const MR: usize>(
                 }
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(256) as *const __m128i));
-            let dj = ds.add(j * 2 * MR);
+            let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(isum[m]);
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
@@ -187,14 +189,14 @@ unsafe fn s8_tile<const MR: usize>(
     unsafe { store(acc) }
 }
 
-/// Quantizes 32 values to bytes in -127..=127; returns the scale and the scaled sum. The
+/// Quantizes 32 values to bytes in -127..=127; returns the scale and the sum. The
 /// twin of `quant::quantize_block`: the same largest magnitude (NaN ignored), the same
 /// multiply, then add, to round, the same clamp.
 ///
 /// # Safety
 /// The CPU must have AVX2.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn quantize_block(x: &[f32; 32], q: &mut [i8; 32]) -> (f32, f32) {
+pub(crate) unsafe fn quantize_block(x: &[f32; 32], q: &mut [i8; 32]) -> (f32, i32) {
     use super::vecmath::ROUND_MAGIC;
     // SAFETY: 32 floats in, 32 bytes out.
     unsafe {
@@ -231,7 +233,7 @@ pub(crate) unsafe fn quantize_block(x: &[f32; 32], q: &mut [i8; 32]) -> (f32, f3
         let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         let bytes = _mm256_permutevar8x32_epi32(bytes, order);
         _mm256_storeu_si256(q.as_mut_ptr() as *mut __m256i, bytes);
-        (d, d * sums.iter().sum::<i32>() as f32)
+        (d, sums.iter().sum::<i32>())
     }
 }
 

@@ -150,7 +150,7 @@ fn kernel<const MR: usize>(
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx512Vnni` is only chosen when the CPU has those and AVX2.
                 Isa::Avx512Vnni => unsafe {
-                    super::vnni::quant_tiles::<MR>(w.format, data, bytes, x, out)
+                    super::avx512::quant_tiles::<MR>(w.format, data, bytes, x, out)
                 },
                 _ => portable::quant_tiles::<MR>(w.format, data, bytes, x, out),
             }

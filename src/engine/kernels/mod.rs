@@ -38,9 +38,9 @@ pub mod vecmath;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
-mod portable;
 #[cfg(target_arch = "x86_64")]
-mod vnni;
+mod avx512;
+mod portable;
 
 use std::sync::OnceLock;
 

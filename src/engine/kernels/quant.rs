@@ -1,6 +1,7 @@
 //! Activations quantized for the integer kernels: per row and per 32 values, signed bytes in
-//! -127..=127 with a scale `d` and the scaled sum `s = d * sum(q)` (which the `U4` kernel
-//! needs for the weights' offsets).
+//! -127..=127 with a scale `d`, the scaled sum `s = d * sum(q)` (which the `U4` kernel needs
+//! for the weights' offsets) and the plain sum (exact as a float; the VNNI `S8` kernel
+//! multiplies unsigned `w + 128` and subtracts `128 * sum(q)`).
 //!
 //! Rows are stored in groups of four, interleaved 4 bytes at a time, because that is how the
 //! kernels read them: one weight load meets the same four activation bytes of every row of a
@@ -15,6 +16,8 @@ use super::{Isa, SharedMut};
 pub const GROUP: usize = 4;
 /// 4-byte units per block.
 const UNITS: usize = BLOCK / 4;
+/// Floats per row and block in `ds`: the scale, the scaled sum, the plain sum.
+pub(crate) const DS_PER_ROW: usize = 3;
 
 /// `rows` rows of `cols` quantized activations, in groups of `GROUP` rows.
 #[derive(Debug, Clone, Default)]
@@ -26,8 +29,8 @@ pub struct QuantRows {
     /// of rows in group `g` (`GROUP`, but fewer in a last, partial group, so that a lone row
     /// lies as compactly as in a plain row-major layout).
     qs: Vec<i8>,
-    /// Per group and block, the rows' scales, then their sums:
-    /// `ds[g * nb * 2 * GROUP + j * 2 * r + m]` and `ds[.. + r]`.
+    /// Per group and block, the rows' scales, then their scaled sums, then their plain sums:
+    /// `ds[g * nb * 3 * GROUP + j * 3 * r + m]`, `ds[.. + r]` and `ds[.. + 2 * r]`.
     ds: Vec<f32>,
 }
 
@@ -42,7 +45,8 @@ impl QuantRows {
         self.cols = cols;
         let groups = rows.div_ceil(GROUP);
         self.qs.resize(groups * cols * GROUP, 0);
-        self.ds.resize(groups * cols / BLOCK * 2 * GROUP, 0.0);
+        self.ds
+            .resize(groups * cols / BLOCK * DS_PER_ROW * GROUP, 0.0);
     }
 
     /// Groups in use.
@@ -88,7 +92,7 @@ impl QuantRows {
     }
 
     fn group_ranges(&self, g: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        let (bytes, scales) = (self.cols * GROUP, self.cols / BLOCK * 2 * GROUP);
+        let (bytes, scales) = (self.cols * GROUP, self.cols / BLOCK * DS_PER_ROW * GROUP);
         (g * bytes..(g + 1) * bytes, g * scales..(g + 1) * scales)
     }
 
@@ -144,13 +148,20 @@ impl QGroup<'_> {
     /// Row `m`'s scale of block `j`.
     #[inline(always)]
     pub fn scale(&self, m: usize, j: usize) -> f32 {
-        self.ds[j * 2 * self.rows + m]
+        self.ds[j * DS_PER_ROW * self.rows + m]
     }
 
     /// Row `m`'s scaled sum of block `j`.
     #[inline(always)]
     pub fn sum(&self, m: usize, j: usize) -> f32 {
-        self.ds[j * 2 * self.rows + self.rows + m]
+        self.ds[j * DS_PER_ROW * self.rows + self.rows + m]
+    }
+
+    /// Row `m`'s plain sum of block `j` (an integer of at most 32 x 127); the kernels read
+    /// it through their pointer to `ds`.
+    #[cfg(test)]
+    pub fn plain_sum(&self, m: usize, j: usize) -> f32 {
+        self.ds[j * DS_PER_ROW * self.rows + 2 * self.rows + m]
     }
 }
 
@@ -179,7 +190,7 @@ fn quantize_group_with(
     rows: usize,
     qs: &mut [i8],
     ds: &mut [f32],
-    block: impl Fn(&[f32; BLOCK], &mut [i8; BLOCK]) -> (f32, f32),
+    block: impl Fn(&[f32; BLOCK], &mut [i8; BLOCK]) -> (f32, i32),
 ) {
     let cols = x.len() / rows.max(1);
     let nb = cols / BLOCK;
@@ -190,20 +201,22 @@ fn quantize_group_with(
             let xb = x[m * cols + j * BLOCK..][..BLOCK]
                 .try_into()
                 .expect("a block");
-            let (d, s) = block(xb, &mut q);
+            let (d, sum) = block(xb, &mut q);
             for u in 0..UNITS {
                 let at = 4 * ((j * UNITS + u) * rows + m);
                 qs[at..at + 4].copy_from_slice(&q[4 * u..4 * u + 4]);
             }
-            ds[j * 2 * rows + m] = d;
-            ds[j * 2 * rows + rows + m] = s;
+            let at = j * DS_PER_ROW * rows + m;
+            ds[at] = d;
+            ds[at + rows] = d * sum as f32;
+            ds[at + 2 * rows] = sum as f32;
         }
     }
 }
 
-/// Quantizes 32 values; returns the scale and the scaled sum. (`avx2::quantize_block` is
-/// its vector twin.)
-fn quantize_block(x: &[f32; BLOCK], q: &mut [i8; BLOCK]) -> (f32, f32) {
+/// Quantizes 32 values; returns the scale and the sum. (`avx2::quantize_block` is its
+/// vector twin.)
+fn quantize_block(x: &[f32; BLOCK], q: &mut [i8; BLOCK]) -> (f32, i32) {
     let amax = x
         .iter()
         .fold(0f32, |a, v| if v.abs() > a { v.abs() } else { a });
@@ -220,7 +233,7 @@ fn quantize_block(x: &[f32; BLOCK], q: &mut [i8; BLOCK]) -> (f32, f32) {
         sum += v;
         *o = v as i8;
     }
-    (d, d * sum as f32)
+    (d, sum)
 }
 
 #[cfg(test)]
@@ -244,6 +257,7 @@ mod tests {
                 sum += v as i32;
             }
             assert_eq!(s, d * sum as f32);
+            assert_eq!(q.group(0).plain_sum(0, j), sum as f32);
         }
         let zeros = [0f32; 32];
         q.quantize(Isa::detect(), &zeros, 1, 32);
@@ -267,6 +281,8 @@ mod tests {
             }
             for j in 0..cols / BLOCK {
                 assert_eq!(all.scale_sum(r, j), one.scale_sum(0, j));
+                let plain = all.group(r / GROUP).plain_sum(r % GROUP, j);
+                assert_eq!(plain, one.group(0).plain_sum(0, j));
             }
         }
     }

@@ -286,6 +286,14 @@ fn page_scores(
     maxes: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni {
+        // SAFETY: `Isa::Avx512Vnni` is only chosen on CPUs with AVX-512 and AVX2.
+        unsafe {
+            crate::engine::kernels::avx512::page_scores(q, queries, keys, scores, offset, maxes)
+        };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if isa.avx2() {
         // SAFETY: `isa.avx2()` holds only on CPUs with AVX2, FMA and F16C.
         unsafe {
@@ -327,6 +335,28 @@ enum Values<'a> {
 /// so it does not depend on the values' form or on which queries share the call.
 fn weighted_values(isa: Isa, w: &[&[f32]], values: Values, out: &mut [&mut [f32]]) {
     let hd = out.first().map_or(0, |o| o.len());
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni && hd.is_multiple_of(64) {
+        use crate::engine::kernels::avx512::weighted_values as wv;
+        macro_rules! call {
+            ($pages:expr) => {
+                // SAFETY: `Isa::Avx512Vnni` is only chosen on CPUs with AVX-512 and AVX2.
+                unsafe {
+                    match out {
+                        [a] => wv::<1, _>([w[0]], $pages, [a]),
+                        [a, b] => wv::<2, _>([w[0], w[1]], $pages, [a, b]),
+                        [a, b, c] => wv::<3, _>([w[0], w[1], w[2]], $pages, [a, b, c]),
+                        _ => unreachable!("one to three queries"),
+                    }
+                }
+            };
+        }
+        match values {
+            Values::F32(pages, n) => call!(&pages[..n]),
+            Values::F16(pages, n) => call!(&pages[..n]),
+        }
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if isa.avx2() && hd.is_multiple_of(32) {
         use crate::engine::kernels::avx2::weighted_values as wv;

@@ -7,14 +7,16 @@
 //! Integer block sums are exact either way, and the float steps after them are `avx2.rs`'s,
 //! in the same order, so results are bit-identical with the AVX2 and portable kernels.
 
+use super::attention::PageQuery;
 use super::avx2::{bcast4, quant_tiles_with, store};
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
-use super::quant::QGroup;
+use super::quant::{DS_PER_ROW, QGroup};
 use std::arch::x86_64::*;
 
-/// As `avx2::quant_tiles`, with the VNNI tile kernels. Tiles go in pairs: one 512-bit
-/// register holds the same chunk of two neighbouring tiles, so each activation broadcast and
-/// each instruction serves sixteen output rows; an odd last tile goes alone.
+/// As `avx2::quant_tiles`, with the VNNI tile kernels. For two or more rows, tiles go in
+/// pairs: one 512-bit register holds the same chunk of two neighbouring tiles, so each
+/// activation broadcast and each instruction serves sixteen output rows; an odd last tile
+/// goes alone.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA, F16C, AVX-512 F, BW and VL, and AVX-512 VNNI.
@@ -27,7 +29,12 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     out: &mut [[f32; TILE_ROWS]],
 ) {
     let groups = x.len();
-    let pairs = tiles.len() / tile_bytes / 2;
+    // A lone row is bound by memory, and reads its tiles faster as one stream than as two.
+    let pairs = if MR == 1 {
+        0
+    } else {
+        tiles.len() / tile_bytes / 2
+    };
     let (paired, last) = tiles.split_at(2 * pairs * tile_bytes);
     let (out_paired, out_last) = out.split_at_mut(2 * pairs * groups * MR);
     // SAFETY: the closures run in this function, which has the tile kernels' features.
@@ -135,7 +142,7 @@ unsafe fn u4_pair<const MR: usize>(
             }
             let dw = halves_pair(blk.add(128), stride);
             let mw = halves_pair(blk.add(144), stride);
-            let dj = ds.add(j * 2 * MR);
+            let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm512_cvtepi32_ps(_mm512_add_epi32(lo_sum[m], hi_sum[m]));
                 let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*dj.add(m)));
@@ -148,9 +155,10 @@ unsafe fn u4_pair<const MR: usize>(
     unsafe { store_pair(acc) }
 }
 
-/// `s8_tile` for the two tiles at `w` and `w + stride`. AVX-512 has no byte sign
-/// instruction, so `x` is negated under a mask of `w`'s negative bytes (where `w` is zero,
-/// `|w|` is too, so `x`'s sign there does not matter).
+/// `s8_tile` for the two tiles at `w` and `w + stride`. The weights' sign bit is flipped,
+/// which makes them the unsigned bytes `w + 128` that `vpdpbusd` wants, and each row's
+/// `128 * sum(x)` is taken off afterwards (every number involved is an integer below 2^24,
+/// so the float subtraction is exact). Even and odd sub-steps go to two accumulators.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 #[inline]
 unsafe fn s8_pair<const MR: usize>(
@@ -160,7 +168,7 @@ unsafe fn s8_pair<const MR: usize>(
     x: *const i8,
     ds: *const f32,
 ) -> [[[f32; TILE_ROWS]; MR]; 2] {
-    let zero = _mm512_setzero_si512();
+    let flip = _mm512_set1_epi8(i8::MIN);
     let mut acc = [_mm512_setzero_ps(); MR];
     for j in 0..nb {
         // SAFETY: as in `u4_pair`.
@@ -169,19 +177,17 @@ unsafe fn s8_pair<const MR: usize>(
             let xj = x.add(j * BLOCK * MR);
             let mut sums = [[_mm512_setzero_si512(); MR]; 2];
             for s in 0..8 {
-                let wv = load_pair(blk.add(32 * s), stride);
-                let wabs = _mm512_abs_epi8(wv);
-                let negative = _mm512_movepi8_mask(wv);
+                let wu = _mm512_xor_si512(load_pair(blk.add(32 * s), stride), flip);
                 for (m, sum) in sums[s % 2].iter_mut().enumerate() {
-                    let xb = bcast4_wide(xj.add(4 * (s * MR + m)));
-                    let xs = _mm512_mask_sub_epi8(xb, negative, zero, xb);
-                    *sum = _mm512_dpbusd_epi32(*sum, wabs, xs);
+                    *sum = _mm512_dpbusd_epi32(*sum, wu, bcast4_wide(xj.add(4 * (s * MR + m))));
                 }
             }
             let dw = halves_pair(blk.add(256), stride);
-            let dj = ds.add(j * 2 * MR);
+            let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
-                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(sums[0][m], sums[1][m]));
+                let biased = _mm512_cvtepi32_ps(_mm512_add_epi32(sums[0][m], sums[1][m]));
+                let bias = _mm512_set1_ps(128.0 * *dj.add(2 * MR + m));
+                let f = _mm512_sub_ps(biased, bias);
                 let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*dj.add(m)));
                 acc[m] = _mm512_fmadd_ps(f, scale, acc[m]);
             }
@@ -223,7 +229,7 @@ unsafe fn u4_tile<const MR: usize>(
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(128) as *const __m128i));
             let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(144) as *const __m128i));
-            let dj = ds.add(j * 2 * MR);
+            let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_add_epi32(lo_sum[m], hi_sum[m]));
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
@@ -263,7 +269,7 @@ unsafe fn s8_tile<const MR: usize>(
                 }
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(256) as *const __m128i));
-            let dj = ds.add(j * 2 * MR);
+            let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_add_epi32(sums[0][m], sums[1][m]));
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
@@ -273,4 +279,171 @@ unsafe fn s8_tile<const MR: usize>(
     }
     // SAFETY: plain stores into local arrays.
     unsafe { store(acc) }
+}
+
+/// As `avx2::page_scores`, with sixteen keys (a whole page's slots of one dimension) in one
+/// register: one FMA per query and dimension instead of two. The masking, the stores and
+/// the maximum's reduction are `avx2::scores_n`'s, on the register's two halves.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA, F16C and AVX-512 F.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl")]
+pub(crate) unsafe fn page_scores(
+    q: &[f32],
+    qs: &[PageQuery],
+    keys: &[u16],
+    scores: &mut [f32],
+    offset: usize,
+    maxes: &mut [f32],
+) {
+    let hd = keys.len() / 16;
+    for pq in qs {
+        assert!(pq.q as usize + hd <= q.len() && pq.at as usize + offset + 16 <= scores.len());
+        assert!((pq.max as usize) < maxes.len());
+    }
+    let mut i = 0;
+    while i < qs.len() {
+        // SAFETY: bounds checked above.
+        unsafe {
+            match qs.len() - i {
+                1 => scores_n::<1>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                2 => scores_n::<2>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                3 => scores_n::<3>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                4 => scores_n::<4>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                5 => scores_n::<5>(q, &qs[i..], keys, hd, scores, offset, maxes),
+                _ => scores_n::<6>(q, &qs[i..], keys, hd, scores, offset, maxes),
+            }
+        }
+        i += 6;
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl")]
+#[inline]
+unsafe fn scores_n<const N: usize>(
+    q: &[f32],
+    qs: &[PageQuery],
+    keys: &[u16],
+    hd: usize,
+    scores: &mut [f32],
+    offset: usize,
+    maxes: &mut [f32],
+) {
+    // SAFETY: the caller checked every query's range.
+    let qp: [*const f32; N] = std::array::from_fn(|j| unsafe { q.as_ptr().add(qs[j].q as usize) });
+    let mut acc = [_mm512_setzero_ps(); N];
+    for d in 0..hd {
+        // SAFETY: d < hd, so 16 keys at d * 16 are inside `keys`; queries were checked.
+        unsafe {
+            let k = _mm256_loadu_si256(keys.as_ptr().add(d * 16) as *const __m256i);
+            let k = _mm512_cvtph_ps(k);
+            for j in 0..N {
+                acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(*qp[j].add(d)), k, acc[j]);
+            }
+        }
+    }
+    for j in 0..N {
+        let pq = qs[j];
+        let mut a = acc[j];
+        if pq.valid < 16 {
+            let keep: __mmask16 = (1u16 << pq.valid) - 1;
+            a = _mm512_mask_blend_ps(keep, _mm512_set1_ps(f32::NEG_INFINITY), a);
+        }
+        // SAFETY: 16 floats at `at` and the max slot were checked by the caller.
+        unsafe {
+            _mm512_storeu_ps(scores.as_mut_ptr().add(pq.at as usize + offset), a);
+            let l = _mm512_castps512_ps256(a);
+            let h = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
+            // max(x, m) is x when x > m, else m: a NaN score never replaces the maximum.
+            let m = maxes.as_mut_ptr().add(pq.max as usize);
+            let lanes = _mm256_max_ps(h, _mm256_max_ps(l, _mm256_set1_ps(*m)));
+            let half = _mm_max_ps(
+                _mm256_castps256_ps128(lanes),
+                _mm256_extractf128_ps::<1>(lanes),
+            );
+            let quad = _mm_max_ps(half, _mm_movehl_ps(half, half));
+            let one = _mm_max_ss(quad, _mm_shuffle_ps::<1>(quad, quad));
+            *m = _mm_cvtss_f32(one);
+        }
+    }
+}
+
+/// Sixteen consecutive numbers of a KV page (f16 bits, or floats already converted) as
+/// floats.
+pub(crate) trait WideNumbers: Copy {
+    /// # Safety
+    /// `p` points at sixteen readable numbers; the CPU has AVX-512 F.
+    unsafe fn load16(p: *const Self) -> __m512;
+}
+
+impl WideNumbers for u16 {
+    #[inline(always)]
+    unsafe fn load16(p: *const u16) -> __m512 {
+        // SAFETY: as the trait says.
+        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i)) }
+    }
+}
+
+impl WideNumbers for f32 {
+    #[inline(always)]
+    unsafe fn load16(p: *const f32) -> __m512 {
+        // SAFETY: as the trait says.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+}
+
+/// As `avx2::weighted_values`, sixteen dimensions per register, 64 per pass (`hd` must be a
+/// multiple of 64): each sum still takes one FMA per position in order.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA, F16C and AVX-512 F.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl")]
+#[allow(clippy::needless_range_loop)] // indices name registers of a query-by-vector grid
+pub(crate) unsafe fn weighted_values<const Q: usize, K: WideNumbers>(
+    w: [&[f32]; Q],
+    pages: &[&[K]],
+    out: [&mut [f32]; Q],
+) {
+    const PAGE: usize = 16;
+    const W: usize = 4;
+    let n = w[0].len();
+    let hd = out[0].len();
+    for j in 0..Q {
+        assert!(w[j].len() == n && out[j].len() == hd);
+    }
+    assert!(hd.is_multiple_of(W * 16) && pages.len() >= n.div_ceil(PAGE));
+    for p in &pages[..n.div_ceil(PAGE)] {
+        assert!(p.len() >= PAGE * hd);
+    }
+    let o: [*mut f32; Q] = std::array::from_fn(|j| out[j].as_ptr() as *mut f32);
+    let wp: [*const f32; Q] = std::array::from_fn(|j| w[j].as_ptr());
+    // SAFETY: bounds checked above.
+    unsafe {
+        for part in (0..hd).step_by(W * 16) {
+            let mut a = [[_mm512_setzero_ps(); W]; Q];
+            for j in 0..Q {
+                for i in 0..W {
+                    a[j][i] = _mm512_loadu_ps(o[j].add(part + 16 * i));
+                }
+            }
+            for (k, p) in pages[..n.div_ceil(PAGE)].iter().enumerate() {
+                let page = p.as_ptr().add(part);
+                for t in k * PAGE..n.min(k * PAGE + PAGE) {
+                    let v = page.add((t % PAGE) * hd);
+                    let x: [__m512; Q] = std::array::from_fn(|j| _mm512_set1_ps(*wp[j].add(t)));
+                    for i in 0..W {
+                        let vv = K::load16(v.add(16 * i));
+                        for j in 0..Q {
+                            a[j][i] = _mm512_fmadd_ps(x[j], vv, a[j][i]);
+                        }
+                    }
+                }
+            }
+            for j in 0..Q {
+                for i in 0..W {
+                    _mm512_storeu_ps(o[j].add(part + 16 * i), a[j][i]);
+                }
+            }
+        }
+    }
 }
