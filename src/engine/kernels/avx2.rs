@@ -12,6 +12,7 @@
 use super::attention::PageQuery;
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
 use super::quant::{DS_PER_ROW, QGroup};
+use super::{AHEAD_TILES, Ahead};
 use std::arch::x86_64::*;
 
 #[inline(always)]
@@ -47,21 +48,21 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     out: &mut [[f32; TILE_ROWS]],
 ) {
     // SAFETY: the closures run in this function, which has the tile kernels' features.
-    let u4 = |w, nb, x, ds| unsafe { u4_tile::<MR>(w, nb, x, ds) };
-    let s8 = |w, nb, x, ds| unsafe { s8_tile::<MR>(w, nb, x, ds) };
+    let u4 = |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) };
+    let s8 = |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) };
     // SAFETY: passed on from the caller.
     unsafe { quant_tiles_with(format, tiles, tile_bytes, x, out, u4, s8) }
 }
 
-/// A kernel for one tile: `(tile, blocks, group's bytes, group's scales)` to each row's
-/// eight results.
+/// A kernel for one tile: `(tile, blocks, group's bytes, group's scales, tiles to
+/// prefetch)` to each row's eight results.
 pub(crate) trait TileKernel<const MR: usize>:
-    Fn(*const u8, usize, *const i8, *const f32) -> [[f32; TILE_ROWS]; MR]
+    Fn(*const u8, usize, *const i8, *const f32, Ahead) -> [[f32; TILE_ROWS]; MR]
 {
 }
 
 impl<const MR: usize, F> TileKernel<MR> for F where
-    F: Fn(*const u8, usize, *const i8, *const f32) -> [[f32; TILE_ROWS]; MR]
+    F: Fn(*const u8, usize, *const i8, *const f32, Ahead) -> [[f32; TILE_ROWS]; MR]
 {
 }
 
@@ -97,9 +98,15 @@ pub(crate) unsafe fn quant_tiles_with<const MR: usize>(
         for (g, xg) in x.iter().enumerate() {
             // Tile t is inside `tiles`; the rest was checked above.
             let w = tiles[t * tile_bytes..].as_ptr();
+            // The first group's pass fetches the tile `AHEAD_TILES` on.
+            let ahead = Ahead {
+                at: w.wrapping_add(AHEAD_TILES * tile_bytes),
+                tiles: (g == 0) as usize,
+                stride: tile_bytes,
+            };
             let acc = match format {
-                Format::U4 => u4(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
-                _ => s8(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr()),
+                Format::U4 => u4(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
+                _ => s8(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
             };
             let at = (t * groups + g) * MR;
             out[at..at + MR].copy_from_slice(&acc);
@@ -114,11 +121,13 @@ unsafe fn u4_tile<const MR: usize>(
     nb: usize,
     x: *const i8,
     ds: *const f32,
+    ahead: Ahead,
 ) -> [[f32; TILE_ROWS]; MR] {
     let mask = _mm256_set1_epi8(0x0F);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); MR];
     for j in 0..nb {
+        ahead.block(j, U4_BLOCK_BYTES);
         // SAFETY: block j lies inside the tile; the group's blocks were bounds-checked above.
         unsafe {
             let blk = w.add(j * U4_BLOCK_BYTES);
@@ -157,10 +166,12 @@ unsafe fn s8_tile<const MR: usize>(
     nb: usize,
     x: *const i8,
     ds: *const f32,
+    ahead: Ahead,
 ) -> [[f32; TILE_ROWS]; MR] {
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); MR];
     for j in 0..nb {
+        ahead.block(j, S8_BLOCK_BYTES);
         // SAFETY: as in `u4_tile`.
         unsafe {
             let blk = w.add(j * S8_BLOCK_BYTES);

@@ -11,6 +11,7 @@ use super::attention::PageQuery;
 use super::avx2::{bcast4, quant_tiles_with, store};
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
 use super::quant::{DS_PER_ROW, QGroup};
+use super::{AHEAD_TILES, Ahead};
 use std::arch::x86_64::*;
 
 /// As `avx2::quant_tiles`, with the VNNI tile kernels. For two or more rows, tiles go in
@@ -38,8 +39,8 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     let (paired, last) = tiles.split_at(2 * pairs * tile_bytes);
     let (out_paired, out_last) = out.split_at_mut(2 * pairs * groups * MR);
     // SAFETY: the closures run in this function, which has the tile kernels' features.
-    let u4 = |w, nb, x, ds| unsafe { u4_tile::<MR>(w, nb, x, ds) };
-    let s8 = |w, nb, x, ds| unsafe { s8_tile::<MR>(w, nb, x, ds) };
+    let u4 = |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) };
+    let s8 = |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) };
     // The odd tile, and the checks of every group's size against the tiles' blocks.
     // SAFETY: passed on from the caller.
     unsafe { quant_tiles_with(format, last, tile_bytes, x, out_last, u4, s8) };
@@ -52,11 +53,18 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
         for (g, xg) in x.iter().enumerate() {
             let w = paired[2 * p * tile_bytes..].as_ptr();
             let (xq, ds) = (xg.qs.as_ptr(), xg.ds.as_ptr());
+            // The pair `AHEAD_TILES` on is fetched meanwhile: half by each group's pass, or
+            // all of it by a lone group.
+            let ahead = Ahead {
+                at: w.wrapping_add((AHEAD_TILES + g) * tile_bytes),
+                tiles: if groups == 1 { 2 } else { (g < 2) as usize },
+                stride: tile_bytes,
+            };
             // SAFETY: both tiles are inside `paired`; the group was checked above.
             let acc = unsafe {
                 match format {
-                    Format::U4 => u4_pair::<MR>(w, tile_bytes, nb, xq, ds),
-                    _ => s8_pair::<MR>(w, tile_bytes, nb, xq, ds),
+                    Format::U4 => u4_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
+                    _ => s8_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                 }
             };
             for (half, acc) in acc.iter().enumerate() {
@@ -119,10 +127,12 @@ unsafe fn u4_pair<const MR: usize>(
     nb: usize,
     x: *const i8,
     ds: *const f32,
+    ahead: Ahead,
 ) -> [[[f32; TILE_ROWS]; MR]; 2] {
     let mask = _mm512_set1_epi8(0x0F);
     let mut acc = [_mm512_setzero_ps(); MR];
     for j in 0..nb {
+        ahead.block(j, U4_BLOCK_BYTES);
         // SAFETY: block j of both tiles lies inside them; the group was bounds-checked.
         unsafe {
             let blk = w.add(j * U4_BLOCK_BYTES);
@@ -167,10 +177,12 @@ unsafe fn s8_pair<const MR: usize>(
     nb: usize,
     x: *const i8,
     ds: *const f32,
+    ahead: Ahead,
 ) -> [[[f32; TILE_ROWS]; MR]; 2] {
     let flip = _mm512_set1_epi8(i8::MIN);
     let mut acc = [_mm512_setzero_ps(); MR];
     for j in 0..nb {
+        ahead.block(j, S8_BLOCK_BYTES);
         // SAFETY: as in `u4_pair`.
         unsafe {
             let blk = w.add(j * S8_BLOCK_BYTES);
@@ -206,10 +218,12 @@ unsafe fn u4_tile<const MR: usize>(
     nb: usize,
     x: *const i8,
     ds: *const f32,
+    ahead: Ahead,
 ) -> [[f32; TILE_ROWS]; MR] {
     let mask = _mm256_set1_epi8(0x0F);
     let mut acc = [_mm256_setzero_ps(); MR];
     for j in 0..nb {
+        ahead.block(j, U4_BLOCK_BYTES);
         // SAFETY: block j lies inside the tile; the group's blocks were bounds-checked.
         unsafe {
             let blk = w.add(j * U4_BLOCK_BYTES);
@@ -251,9 +265,11 @@ unsafe fn s8_tile<const MR: usize>(
     nb: usize,
     x: *const i8,
     ds: *const f32,
+    ahead: Ahead,
 ) -> [[f32; TILE_ROWS]; MR] {
     let mut acc = [_mm256_setzero_ps(); MR];
     for j in 0..nb {
+        ahead.block(j, S8_BLOCK_BYTES);
         // SAFETY: as in `u4_tile`.
         unsafe {
             let blk = w.add(j * S8_BLOCK_BYTES);
