@@ -135,8 +135,9 @@ impl Ctx<'_> {
             }
         }
         // Values, a few pages at a time, each query's sums kept in registers per block. A page
-        // that several rows see (a shared prefix) is converted to floats once for all of them;
-        // a row's own pages are read as f16 directly, each conversion serving the row's heads.
+        // that several rows see (a shared prefix) is converted to floats once for all of them
+        // (except with AVX-512, below); a row's own pages are read as f16 directly, each
+        // conversion serving the row's heads.
         // The next block's values are fetched meanwhile.
         s.values.resize(s.distinct.len() * PAGE * hd, 0.0);
         s.converted.clear();
@@ -145,6 +146,11 @@ impl Ctx<'_> {
         s.from_arena.resize(live.len(), false);
         let first_page = start / PAGE;
         let value_range = at + hd * PAGE..at + 2 * hd * PAGE;
+        // The AVX-512 kernel converts sixteen f16 values per instruction as it goes, and
+        // reading shared pages that way was faster than converting them first (`bench
+        // kernels`, toggled round by round: 4 rows over 1024 positions 47-61 -> 43-51 us, 8
+        // rows 104-117 -> 98-117); with AVX2 the float copy wins (8 rows 124-143 -> 173-181).
+        let floats_for_shared = self.isa != Isa::Avx512Vnni;
         let prefetch_values = |b0: usize| {
             for &(holder, p) in &s.distinct {
                 if (b0..b0 + VALUE_BLOCK).contains(&(p - first_page)) {
@@ -159,7 +165,8 @@ impl Ctx<'_> {
             for i in 0..live.len() {
                 let pages = &s.page_of[i * n_pages + b0..i * n_pages + b1];
                 let seen = pages.iter().take_while(|&&d| d != NONE);
-                s.from_arena[i] = seen.clone().any(|&d| s.users[d as usize] > 1);
+                s.from_arena[i] =
+                    floats_for_shared && seen.clone().any(|&d| s.users[d as usize] > 1);
                 if !s.from_arena[i] {
                     continue;
                 }
