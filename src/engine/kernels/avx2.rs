@@ -332,11 +332,7 @@ pub(crate) unsafe fn page_scores(
     offset: usize,
     maxes: &mut [f32],
 ) {
-    let hd = keys.len() / 16;
-    for pq in qs {
-        assert!(pq.q as usize + hd <= q.len() && pq.at as usize + offset + 16 <= scores.len());
-        assert!((pq.max as usize) < maxes.len());
-    }
+    let hd = check_page_queries(q, qs, keys, scores.len(), offset, maxes.len());
     let mut i = 0;
     while i < qs.len() {
         // SAFETY: bounds checked above.
@@ -352,26 +348,124 @@ pub(crate) unsafe fn page_scores(
     }
 }
 
-/// Eight consecutive numbers of a KV page (f16 bits, or floats already converted) as floats.
+/// The checks the scores kernels rely on: every query's numbers, its sixteen scores (from
+/// `offset`) and its maximum's slot lie inside their buffers. Returns the head size.
+pub(crate) fn check_page_queries(
+    q: &[f32],
+    qs: &[PageQuery],
+    keys: &[u16],
+    scores: usize,
+    offset: usize,
+    maxes: usize,
+) -> usize {
+    let hd = keys.len() / 16;
+    for pq in qs {
+        assert!(pq.q as usize + hd <= q.len() && pq.at as usize + offset + 16 <= scores);
+        assert!((pq.max as usize) < maxes);
+    }
+    hd
+}
+
+/// `*m = max(*m, every lane of l and h)`, folded in the same order by both scores kernels:
+/// `max(x, m)` is `x` when `x > m`, else `m`, so a NaN score never replaces the maximum.
+///
+/// # Safety
+/// `m` is valid for reads and writes; the CPU has AVX.
+#[inline(always)]
+pub(crate) unsafe fn fold_max(l: __m256, h: __m256, m: *mut f32) {
+    // SAFETY: as the function says.
+    unsafe {
+        let lanes = _mm256_max_ps(h, _mm256_max_ps(l, _mm256_set1_ps(*m)));
+        let half = _mm_max_ps(
+            _mm256_castps256_ps128(lanes),
+            _mm256_extractf128_ps::<1>(lanes),
+        );
+        let quad = _mm_max_ps(half, _mm_movehl_ps(half, half));
+        let one = _mm_max_ss(quad, _mm_shuffle_ps::<1>(quad, quad));
+        *m = _mm_cvtss_f32(one);
+    }
+}
+
+/// A vector of floats the attention kernels work in: eight lanes (`__m256`, AVX2) or sixteen
+/// (`__m512`, AVX-512). Callers hold the CPU features of the type they use.
+pub(crate) trait FloatLanes: Copy {
+    const LANES: usize;
+    /// # Safety
+    /// The CPU has the type's features.
+    unsafe fn zero() -> Self;
+    /// # Safety
+    /// As `zero`.
+    unsafe fn splat(v: f32) -> Self;
+    /// # Safety
+    /// `p` points at `LANES` readable floats; the CPU has the type's features.
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// `p` points at `LANES` readable f16 numbers; the CPU has the type's features.
+    unsafe fn load_f16(p: *const u16) -> Self;
+    /// # Safety
+    /// `p` points at `LANES` writable floats; the CPU has the type's features.
+    unsafe fn store(self, p: *mut f32);
+    /// `a * b + self`, fused.
+    ///
+    /// # Safety
+    /// As `zero`.
+    unsafe fn fma(self, a: Self, b: Self) -> Self;
+}
+
+impl FloatLanes for __m256 {
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller has AVX.
+        unsafe { _mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        // SAFETY: as above.
+        unsafe { _mm256_set1_ps(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: as the trait says.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_f16(p: *const u16) -> Self {
+        // SAFETY: as the trait says.
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: as the trait says.
+        unsafe { _mm256_storeu_ps(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn fma(self, a: Self, b: Self) -> Self {
+        // SAFETY: the caller has FMA.
+        unsafe { _mm256_fmadd_ps(a, b, self) }
+    }
+}
+
+/// Numbers of a KV page (f16 bits, or floats already converted), loaded as floats.
 pub(crate) trait PageNumbers: Copy {
     /// # Safety
-    /// `p` points at eight readable numbers; the CPU has AVX2 and F16C.
-    unsafe fn load8(p: *const Self) -> __m256;
+    /// `p` points at `V::LANES` readable numbers; the CPU has `V`'s features.
+    unsafe fn load<V: FloatLanes>(p: *const Self) -> V;
 }
 
 impl PageNumbers for u16 {
     #[inline(always)]
-    unsafe fn load8(p: *const u16) -> __m256 {
+    unsafe fn load<V: FloatLanes>(p: *const u16) -> V {
         // SAFETY: as the trait says.
-        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
+        unsafe { V::load_f16(p) }
     }
 }
 
 impl PageNumbers for f32 {
     #[inline(always)]
-    unsafe fn load8(p: *const f32) -> __m256 {
+    unsafe fn load<V: FloatLanes>(p: *const f32) -> V {
         // SAFETY: as the trait says.
-        unsafe { _mm256_loadu_ps(p) }
+        unsafe { V::load(p) }
     }
 }
 
@@ -394,8 +488,8 @@ unsafe fn scores_n<const N: usize>(
         // SAFETY: d < hd, so 16 keys at d * 16 are inside `keys`; queries were checked.
         unsafe {
             let k = keys.as_ptr().add(d * 16);
-            let k0 = u16::load8(k);
-            let k1 = u16::load8(k.add(8));
+            let k0: __m256 = u16::load(k);
+            let k1: __m256 = u16::load(k.add(8));
             for j in 0..N {
                 let qd = _mm256_set1_ps(*qp[j].add(d));
                 lo[j] = _mm256_fmadd_ps(qd, k0, lo[j]);
@@ -419,16 +513,7 @@ unsafe fn scores_n<const N: usize>(
             let o = scores.as_mut_ptr().add(pq.at as usize + offset);
             _mm256_storeu_ps(o, l);
             _mm256_storeu_ps(o.add(8), h);
-            // max(x, m) is x when x > m, else m: a NaN score never replaces the maximum.
-            let m = maxes.as_mut_ptr().add(pq.max as usize);
-            let lanes = _mm256_max_ps(h, _mm256_max_ps(l, _mm256_set1_ps(*m)));
-            let half = _mm_max_ps(
-                _mm256_castps256_ps128(lanes),
-                _mm256_extractf128_ps::<1>(lanes),
-            );
-            let quad = _mm_max_ps(half, _mm_movehl_ps(half, half));
-            let one = _mm_max_ss(quad, _mm_shuffle_ps::<1>(quad, quad));
-            *m = _mm_cvtss_f32(one);
+            fold_max(l, h, maxes.as_mut_ptr().add(pq.max as usize));
         }
     }
 }
@@ -442,8 +527,28 @@ unsafe fn scores_n<const N: usize>(
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-#[allow(clippy::needless_range_loop)] // indices name registers of a query-by-vector grid
 pub(crate) unsafe fn weighted_values<const Q: usize, const W: usize, K: PageNumbers>(
+    w: [&[f32]; Q],
+    pages: &[&[K]],
+    out: [&mut [f32]; Q],
+) {
+    // SAFETY: passed on from the caller.
+    unsafe { weighted_values_in::<__m256, Q, W, K>(w, pages, out) }
+}
+
+/// `weighted_values` in vectors of `V`, `W` of them per pass (`avx512` uses it at sixteen
+/// lanes); inlined into callers that have `V`'s CPU features.
+///
+/// # Safety
+/// The CPU must have `V`'s features.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices name registers of a query-by-vector grid
+pub(crate) unsafe fn weighted_values_in<
+    V: FloatLanes,
+    const Q: usize,
+    const W: usize,
+    K: PageNumbers,
+>(
     w: [&[f32]; Q],
     pages: &[&[K]],
     out: [&mut [f32]; Q],
@@ -454,37 +559,37 @@ pub(crate) unsafe fn weighted_values<const Q: usize, const W: usize, K: PageNumb
     for j in 0..Q {
         assert!(w[j].len() == n && out[j].len() == hd);
     }
-    assert!(hd.is_multiple_of(W * 8) && pages.len() >= n.div_ceil(PAGE));
+    assert!(hd.is_multiple_of(W * V::LANES) && pages.len() >= n.div_ceil(PAGE));
     for p in &pages[..n.div_ceil(PAGE)] {
         assert!(p.len() >= PAGE * hd);
     }
     let o: [*mut f32; Q] = std::array::from_fn(|j| out[j].as_ptr() as *mut f32);
     let wp: [*const f32; Q] = std::array::from_fn(|j| w[j].as_ptr());
-    // SAFETY: bounds checked above.
+    // SAFETY: bounds checked above; the caller has `V`'s features.
     unsafe {
-        for part in (0..hd).step_by(W * 8) {
-            let mut a = [[_mm256_setzero_ps(); W]; Q];
+        for part in (0..hd).step_by(W * V::LANES) {
+            let mut a = [[V::zero(); W]; Q];
             for j in 0..Q {
                 for i in 0..W {
-                    a[j][i] = _mm256_loadu_ps(o[j].add(part + 8 * i));
+                    a[j][i] = V::load(o[j].add(part + V::LANES * i));
                 }
             }
             for (k, p) in pages[..n.div_ceil(PAGE)].iter().enumerate() {
                 let page = p.as_ptr().add(part);
                 for t in k * PAGE..n.min(k * PAGE + PAGE) {
                     let v = page.add((t % PAGE) * hd);
-                    let x: [__m256; Q] = std::array::from_fn(|j| _mm256_set1_ps(*wp[j].add(t)));
+                    let x: [V; Q] = std::array::from_fn(|j| V::splat(*wp[j].add(t)));
                     for i in 0..W {
-                        let vv = K::load8(v.add(8 * i));
+                        let vv: V = K::load(v.add(V::LANES * i));
                         for j in 0..Q {
-                            a[j][i] = _mm256_fmadd_ps(x[j], vv, a[j][i]);
+                            a[j][i] = a[j][i].fma(x[j], vv);
                         }
                     }
                 }
             }
             for j in 0..Q {
                 for i in 0..W {
-                    _mm256_storeu_ps(o[j].add(part + 8 * i), a[j][i]);
+                    a[j][i].store(o[j].add(part + V::LANES * i));
                 }
             }
         }

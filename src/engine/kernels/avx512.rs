@@ -8,7 +8,10 @@
 //! in the same order, so results are bit-identical with the AVX2 and portable kernels.
 
 use super::attention::PageQuery;
-use super::avx2::{bcast4, quant_tiles_with, store};
+use super::avx2::{
+    FloatLanes, PageNumbers, bcast4, check_page_queries, fold_max, quant_tiles_with, store,
+    weighted_values_in,
+};
 use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
 use super::quant::{DS_PER_ROW, QGroup};
 use super::{AHEAD_TILES, Ahead};
@@ -312,11 +315,7 @@ pub(crate) unsafe fn page_scores(
     offset: usize,
     maxes: &mut [f32],
 ) {
-    let hd = keys.len() / 16;
-    for pq in qs {
-        assert!(pq.q as usize + hd <= q.len() && pq.at as usize + offset + 16 <= scores.len());
-        assert!((pq.max as usize) < maxes.len());
-    }
+    let hd = check_page_queries(q, qs, keys, scores.len(), offset, maxes.len());
     let mut i = 0;
     while i < qs.len() {
         // SAFETY: bounds checked above.
@@ -370,41 +369,42 @@ unsafe fn scores_n<const N: usize>(
             _mm512_storeu_ps(scores.as_mut_ptr().add(pq.at as usize + offset), a);
             let l = _mm512_castps512_ps256(a);
             let h = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
-            // max(x, m) is x when x > m, else m: a NaN score never replaces the maximum.
-            let m = maxes.as_mut_ptr().add(pq.max as usize);
-            let lanes = _mm256_max_ps(h, _mm256_max_ps(l, _mm256_set1_ps(*m)));
-            let half = _mm_max_ps(
-                _mm256_castps256_ps128(lanes),
-                _mm256_extractf128_ps::<1>(lanes),
-            );
-            let quad = _mm_max_ps(half, _mm_movehl_ps(half, half));
-            let one = _mm_max_ss(quad, _mm_shuffle_ps::<1>(quad, quad));
-            *m = _mm_cvtss_f32(one);
+            fold_max(l, h, maxes.as_mut_ptr().add(pq.max as usize));
         }
     }
 }
 
-/// Sixteen consecutive numbers of a KV page (f16 bits, or floats already converted) as
-/// floats.
-pub(crate) trait WideNumbers: Copy {
-    /// # Safety
-    /// `p` points at sixteen readable numbers; the CPU has AVX-512 F.
-    unsafe fn load16(p: *const Self) -> __m512;
-}
-
-impl WideNumbers for u16 {
+impl FloatLanes for __m512 {
+    const LANES: usize = 16;
     #[inline(always)]
-    unsafe fn load16(p: *const u16) -> __m512 {
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller has AVX-512 F.
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat(v: f32) -> Self {
+        // SAFETY: as above.
+        unsafe { _mm512_set1_ps(v) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: as the trait says.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_f16(p: *const u16) -> Self {
         // SAFETY: as the trait says.
         unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i)) }
     }
-}
-
-impl WideNumbers for f32 {
     #[inline(always)]
-    unsafe fn load16(p: *const f32) -> __m512 {
+    unsafe fn store(self, p: *mut f32) {
         // SAFETY: as the trait says.
-        unsafe { _mm512_loadu_ps(p) }
+        unsafe { _mm512_storeu_ps(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn fma(self, a: Self, b: Self) -> Self {
+        // SAFETY: as above.
+        unsafe { _mm512_fmadd_ps(a, b, self) }
     }
 }
 
@@ -414,52 +414,11 @@ impl WideNumbers for f32 {
 /// # Safety
 /// The CPU must have AVX2, FMA, F16C and AVX-512 F.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl")]
-#[allow(clippy::needless_range_loop)] // indices name registers of a query-by-vector grid
-pub(crate) unsafe fn weighted_values<const Q: usize, K: WideNumbers>(
+pub(crate) unsafe fn weighted_values<const Q: usize, K: PageNumbers>(
     w: [&[f32]; Q],
     pages: &[&[K]],
     out: [&mut [f32]; Q],
 ) {
-    const PAGE: usize = 16;
-    const W: usize = 4;
-    let n = w[0].len();
-    let hd = out[0].len();
-    for j in 0..Q {
-        assert!(w[j].len() == n && out[j].len() == hd);
-    }
-    assert!(hd.is_multiple_of(W * 16) && pages.len() >= n.div_ceil(PAGE));
-    for p in &pages[..n.div_ceil(PAGE)] {
-        assert!(p.len() >= PAGE * hd);
-    }
-    let o: [*mut f32; Q] = std::array::from_fn(|j| out[j].as_ptr() as *mut f32);
-    let wp: [*const f32; Q] = std::array::from_fn(|j| w[j].as_ptr());
-    // SAFETY: bounds checked above.
-    unsafe {
-        for part in (0..hd).step_by(W * 16) {
-            let mut a = [[_mm512_setzero_ps(); W]; Q];
-            for j in 0..Q {
-                for i in 0..W {
-                    a[j][i] = _mm512_loadu_ps(o[j].add(part + 16 * i));
-                }
-            }
-            for (k, p) in pages[..n.div_ceil(PAGE)].iter().enumerate() {
-                let page = p.as_ptr().add(part);
-                for t in k * PAGE..n.min(k * PAGE + PAGE) {
-                    let v = page.add((t % PAGE) * hd);
-                    let x: [__m512; Q] = std::array::from_fn(|j| _mm512_set1_ps(*wp[j].add(t)));
-                    for i in 0..W {
-                        let vv = K::load16(v.add(16 * i));
-                        for j in 0..Q {
-                            a[j][i] = _mm512_fmadd_ps(x[j], vv, a[j][i]);
-                        }
-                    }
-                }
-            }
-            for j in 0..Q {
-                for i in 0..W {
-                    _mm512_storeu_ps(o[j].add(part + 16 * i), a[j][i]);
-                }
-            }
-        }
-    }
+    // SAFETY: passed on from the caller.
+    unsafe { weighted_values_in::<__m512, Q, 4, K>(w, pages, out) }
 }
