@@ -249,7 +249,7 @@ fn random_sequence(
     (pages, kv)
 }
 
-fn naive(dims: Dims, q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
+fn naive(dims: Dims, q: &[f32], kv: &[[Vec<f32>; 2]], first: usize, pos: usize) -> Vec<f64> {
     let Dims {
         hd,
         kv_heads,
@@ -258,7 +258,7 @@ fn naive(dims: Dims, q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
     let mut out = vec![0f64; heads * hd];
     for head in 0..heads {
         let h = head / (heads / kv_heads);
-        let s: Vec<f64> = (0..=pos)
+        let s: Vec<f64> = (first..=pos)
             .map(|t| {
                 (0..hd)
                     .map(|d| q[head * hd + d] as f64 * kv[t][0][h * hd + d] as f64)
@@ -268,7 +268,7 @@ fn naive(dims: Dims, q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
         let m = s.iter().cloned().fold(f64::MIN, f64::max);
         let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
         let l: f64 = e.iter().sum();
-        for (t, et) in e.iter().enumerate() {
+        for (t, et) in (first..).zip(&e) {
             for d in 0..hd {
                 out[head * hd + d] += et / l * kv[t][1][h * hd + d] as f64;
             }
@@ -280,11 +280,21 @@ fn naive(dims: Dims, q: &[f32], kv: &[[Vec<f32>; 2]], pos: usize) -> Vec<f64> {
 #[test]
 fn paged_attention_matches_f64_and_gives_the_same_bits_alone_batched_or_threaded() {
     for dims in DIMS {
-        check_attention(dims);
+        check_attention(dims, None);
     }
 }
 
-fn check_attention(dims: Dims) {
+#[test]
+fn sliding_window_attention_sees_only_the_window_with_the_same_bits_everywhere() {
+    for dims in DIMS {
+        // Windows that end inside a page, on a page and span boundary, and past a span.
+        for window in [1, 37, PAGE, SPAN, SPAN + 20] {
+            check_attention(dims, Some(window));
+        }
+    }
+}
+
+fn check_attention(dims: Dims, window: Option<usize>) {
     let Dims {
         hd,
         kv_heads,
@@ -319,6 +329,7 @@ fn check_attention(dims: Dims) {
         .map(|&pos| AttnRow {
             pages: &slices,
             pos,
+            first: window.map_or(0, |w| (pos + 1).saturating_sub(w)),
         })
         .collect();
     let compute = |isa: Isa, threads: usize, rows: &[AttnRow], q: &[f32]| {
@@ -332,11 +343,18 @@ fn check_attention(dims: Dims) {
     };
     let all = compute(Isa::Portable, 1, &rows, &q);
     for (i, &pos) in positions.iter().enumerate() {
-        let want = naive(dims, &q[i * heads * hd..(i + 1) * heads * hd], &kv, pos);
+        let first = rows[i].first;
+        let want = naive(
+            dims,
+            &q[i * heads * hd..(i + 1) * heads * hd],
+            &kv,
+            first,
+            pos,
+        );
         for (g, w) in all[i * heads * hd..(i + 1) * heads * hd].iter().zip(&want) {
             assert!(
                 (*g as f64 - w).abs() < 1e-4,
-                "{dims:?} pos {pos}: {g} vs {w}"
+                "{dims:?} window {window:?} pos {pos}: {g} vs {w}"
             );
         }
     }
@@ -359,7 +377,7 @@ fn check_attention(dims: Dims) {
             // Batched with a forked sequence that shares some of its pages.
             let fork = AttnRow {
                 pages: &forked,
-                pos: row.pos,
+                ..*row
             };
             let pair = compute(isa, 2, &[fork, *row], &[qi, qi].concat());
             assert_eq!(

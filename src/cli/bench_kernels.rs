@@ -155,6 +155,7 @@ pub fn run() -> KernelBench {
             .map(|s| AttnRow {
                 pages: s,
                 pos: context - 1,
+                first: 0,
             })
             .collect();
         let q: Vec<f32> = (0..rows * 9 * 64).map(|i| (i % 7) as f32 * 0.01).collect();

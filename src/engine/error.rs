@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 /// The architectures the local backend runs, as spelled in `general.architecture`.
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama", "qwen2", "qwen3", "phi3", "gemma3"];
+pub use super::llama::family::SUPPORTED_ARCHITECTURES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

@@ -1,5 +1,5 @@
-//! The local candle backend: loads a GGUF model (the default one fetched when none is given),
-//! picks the forward pass by `general.architecture`, and serves expand, score and explore.
+//! The local backend: loads a GGUF model (the default one fetched when none is given) into our
+//! forward pass (every family in `llama::FAMILIES`), and serves expand, score and explore.
 
 use super::branch::alternatives;
 use super::chat;
@@ -15,7 +15,6 @@ use super::protocol::{
     SamplingParams, TokenInfo,
 };
 use super::sampling::distribution;
-use super::stock::StockDecoder;
 use super::tokenizer::TextTokenizer;
 use super::worker::{Backend, ExploreShape, Loader};
 use std::path::PathBuf;
@@ -34,7 +33,7 @@ pub struct LocalModelSpec {
     /// Chat scaffold: treat the chat template's end-of-turn token as end of sequence.
     pub chat: bool,
     /// Memory for KV states of earlier prompts, reused when a prompt shares their start
-    /// (None: 512 MB; 0 disables). Llama-family models only.
+    /// (None: 512 MB; 0 disables).
     pub prefix_cache_mb: Option<usize>,
 }
 
@@ -122,16 +121,11 @@ impl LocalModel {
             return Err(EngineError::UnsupportedArchitecture { architecture: arch });
         }
         progress(0.55, &format!("loading {arch} weights"));
-        let decoder: Box<dyn Decoder> = if arch == "llama" {
-            let model =
-                LlamaModel::load(&path, &content, &mut file, effective_threads(), &mut |f| {
-                    progress(0.55 + 0.45 * f, "loading and packing weights")
-                })?;
-            let mb = spec.prefix_cache_mb.unwrap_or(DEFAULT_PREFIX_CACHE_MB);
-            Box::new(LlamaDecoder::new(model, mb << 20))
-        } else {
-            Box::new(StockDecoder::load(&arch, content, &mut file)?)
-        };
+        let model = LlamaModel::load(&path, &content, &mut file, effective_threads(), &mut |f| {
+            progress(0.55 + 0.45 * f, "loading and packing weights")
+        })?;
+        let mb = spec.prefix_cache_mb.unwrap_or(DEFAULT_PREFIX_CACHE_MB);
+        let decoder: Box<dyn Decoder> = Box::new(LlamaDecoder::new(model, mb << 20));
         let extra_eos = if spec.chat {
             info.chat_template
                 .as_deref()

@@ -15,7 +15,7 @@ pub mod local;
 pub mod model_store;
 pub mod protocol;
 pub mod sampling;
-pub mod stock;
+pub mod spm;
 pub mod stream_decode;
 pub mod tiny_model;
 pub mod tokenizer;

@@ -1,9 +1,10 @@
-//! Text to token ids and back: the tokenizer from GGUF metadata (byte-level BPE), a sibling
-//! `tokenizer.json`, or an explicit path; special tokens recognised in prompts; a streaming
-//! decoder that never splits a UTF-8 character.
+//! Text to token ids and back: the tokenizer from GGUF metadata (byte-level BPE, or
+//! SentencePiece in `spm`), a sibling `tokenizer.json`, or an explicit path; special tokens
+//! recognised in prompts; a streaming decoder that never splits a UTF-8 character.
 
 use super::error::{EngineError, Result};
 use super::gguf_info::{meta_bool, meta_str, meta_usize, value_to_usize};
+use super::spm::SpmTokenizer;
 use candle_core::quantized::gguf_file::{Content, Value};
 use std::path::{Path, PathBuf};
 use tokenizers::models::bpe::BPE;
@@ -22,7 +23,8 @@ const REGEX_LLAMA3: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|
 /// Where the tokenizer came from, for `model info` and error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenizerSource {
-    /// Built from the GGUF metadata; the string is `tokenizer.ggml.pre`.
+    /// Built from the GGUF metadata; the string is `tokenizer.ggml.pre` (byte-level BPE) or
+    /// `sentencepiece`.
     Gguf(String),
     /// A `tokenizer.json` file.
     File(PathBuf),
@@ -31,13 +33,22 @@ pub enum TokenizerSource {
 /// A tokenizer plus what generation needs to know about special tokens.
 #[derive(Clone)]
 pub struct TextTokenizer {
-    inner: Tokenizer,
+    inner: Vocabulary,
     /// The bytes each token id stands for (byte-level tokens mapped back to raw bytes).
     token_bytes: Vec<Vec<u8>>,
     bos: Option<u32>,
     add_bos: bool,
     eos: Vec<u32>,
     source: TokenizerSource,
+}
+
+/// The tokenization algorithm and its vocabulary.
+#[derive(Clone)]
+enum Vocabulary {
+    /// Byte-level BPE or a `tokenizer.json`, through the `tokenizers` crate.
+    Hf(Tokenizer),
+    /// SentencePiece from GGUF metadata, as llama.cpp tokenizes it.
+    Spm(SpmTokenizer),
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -57,8 +68,10 @@ impl TextTokenizer {
         if let Some(path) = explicit {
             return TextTokenizer::from_json_file(path, specials);
         }
-        if meta_str(ct, "tokenizer.ggml.model") == Some("gpt2") {
-            return TextTokenizer::from_gguf(ct);
+        match meta_str(ct, "tokenizer.ggml.model") {
+            Some("gpt2") => return TextTokenizer::from_gguf(ct),
+            Some("llama") => return TextTokenizer::from_gguf_sentencepiece(ct),
+            _ => {}
         }
         let sibling = model_path.with_file_name("tokenizer.json");
         if sibling.is_file() {
@@ -67,7 +80,7 @@ impl TextTokenizer {
         let kind = meta_str(ct, "tokenizer.ggml.model").unwrap_or("none");
         Err(EngineError::Tokenizer(format!(
             "{} has a `{kind}` tokenizer, which tloom cannot build from GGUF metadata (only byte-level \
-             BPE, `gpt2`), and there is no tokenizer.json beside it at {}; pass --tokenizer PATH",
+             BPE, `gpt2`, and SentencePiece, `llama`), and there is no tokenizer.json beside it at {}; pass --tokenizer PATH",
             model_path.display(),
             sibling.display()
         )))
@@ -128,12 +141,64 @@ impl TextTokenizer {
             .collect();
         let ids = SpecialIds::from_gguf(ct);
         Ok(TextTokenizer {
-            inner,
+            inner: Vocabulary::Hf(inner),
             token_bytes,
             bos: ids.bos,
             add_bos: ids.add_bos,
             eos: ids.eos,
             source: TokenizerSource::Gguf(pre),
+        })
+    }
+
+    /// Builds the SentencePiece tokenizer stored in GGUF metadata (`tokenizer.ggml.model =
+    /// llama`): pieces, scores, token types, and whether a space goes before the text.
+    pub fn from_gguf_sentencepiece(ct: &Content) -> Result<Self> {
+        let pieces = string_array(ct, "tokenizer.ggml.tokens")?;
+        let scores = match ct.metadata.get("tokenizer.ggml.scores") {
+            Some(v) => v
+                .to_vec()
+                .map_err(|e| EngineError::Tokenizer(format!("`tokenizer.ggml.scores`: {e}")))?
+                .iter()
+                .map(|s| match s {
+                    Value::F32(f) => Ok(*f),
+                    Value::F64(f) => Ok(*f as f32),
+                    other => Err(EngineError::Tokenizer(format!(
+                        "`tokenizer.ggml.scores` holds a non-number entry {other:?}"
+                    ))),
+                })
+                .collect::<Result<Vec<f32>>>()?,
+            None => {
+                return Err(EngineError::Tokenizer(
+                    "GGUF metadata has no array `tokenizer.ggml.scores`, which a SentencePiece \
+                     vocabulary needs"
+                        .into(),
+                ));
+            }
+        };
+        let types: Vec<u8> = ct
+            .metadata
+            .get("tokenizer.ggml.token_type")
+            .and_then(|v| v.to_vec().ok())
+            .map(|v| {
+                v.iter()
+                    .map(|t| value_to_usize(t).unwrap_or(1).min(255) as u8)
+                    .collect()
+            })
+            .unwrap_or_default();
+        // llama.cpp puts a space before the text unless the file says not to.
+        let add_space_prefix = meta_bool(ct, "tokenizer.ggml.add_space_prefix").unwrap_or(true);
+        let spm = SpmTokenizer::new(pieces, scores, types, add_space_prefix)?;
+        let token_bytes = (0..spm.vocab_size() as u32)
+            .map(|id| spm.token_bytes(id))
+            .collect();
+        let ids = SpecialIds::from_gguf(ct);
+        Ok(TextTokenizer {
+            inner: Vocabulary::Spm(spm),
+            token_bytes,
+            bos: ids.bos,
+            add_bos: ids.add_bos,
+            eos: ids.eos,
+            source: TokenizerSource::Gguf("sentencepiece".into()),
         })
     }
 
@@ -169,7 +234,7 @@ impl TextTokenizer {
             ids.eos
         };
         Ok(TextTokenizer {
-            inner,
+            inner: Vocabulary::Hf(inner),
             token_bytes,
             bos: ids.bos,
             add_bos: ids.add_bos,
@@ -180,11 +245,15 @@ impl TextTokenizer {
 
     /// Token ids of `text`, special tokens recognised, no BOS added.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let encoding = self
-            .inner
-            .encode(text, false)
-            .map_err(|e| EngineError::Tokenizer(format!("cannot tokenize the text: {e}")))?;
-        Ok(encoding.get_ids().to_vec())
+        match &self.inner {
+            Vocabulary::Hf(t) => {
+                let encoding = t.encode(text, false).map_err(|e| {
+                    EngineError::Tokenizer(format!("cannot tokenize the text: {e}"))
+                })?;
+                Ok(encoding.get_ids().to_vec())
+            }
+            Vocabulary::Spm(t) => Ok(t.encode(text)),
+        }
     }
 
     /// Token ids for a prompt: like `encode`, with BOS first when the model asks for it
@@ -239,7 +308,10 @@ impl TextTokenizer {
     }
 
     pub fn token_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
+        match &self.inner {
+            Vocabulary::Hf(t) => t.token_to_id(token),
+            Vocabulary::Spm(t) => t.token_id(token),
+        }
     }
 
     pub fn source(&self) -> &TokenizerSource {
@@ -248,9 +320,12 @@ impl TextTokenizer {
 
     /// Whether `id` is a special (control) token such as `<|im_start|>`.
     pub fn is_special(&self, id: u32) -> bool {
-        self.inner
-            .id_to_token(id)
-            .is_some_and(|t| self.inner.get_added_vocabulary().is_special_token(&t))
+        match &self.inner {
+            Vocabulary::Hf(t) => t
+                .id_to_token(id)
+                .is_some_and(|tok| t.get_added_vocabulary().is_special_token(&tok)),
+            Vocabulary::Spm(t) => t.is_control(id),
+        }
     }
 }
 
@@ -274,7 +349,10 @@ impl SpecialIds {
         SpecialIds {
             bos: id("tokenizer.ggml.bos_token_id"),
             eos,
-            add_bos: meta_bool(ct, "tokenizer.ggml.add_bos_token").unwrap_or(false),
+            // SentencePiece vocabularies start with BOS unless the file says otherwise (as
+            // in llama.cpp); byte-level BPE ones do not.
+            add_bos: meta_bool(ct, "tokenizer.ggml.add_bos_token")
+                .unwrap_or(meta_str(ct, "tokenizer.ggml.model") == Some("llama")),
         }
     }
 }

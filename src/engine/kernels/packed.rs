@@ -4,11 +4,11 @@
 //!
 //! Three formats:
 //! - `U4`: 4-bit unsigned weights with a scale and an offset per 32 (GGUF Q4_1 exactly, Q4_0
-//!   as offset -8 x scale). Per tile and block: 128 bytes of nibbles (chunk `c` holds
+//!   as offset -8 x scale, Q4_K with its sub-block scales and minimums rounded to f16). Per tile and block: 128 bytes of nibbles (chunk `c` holds
 //!   sub-step `2c` in its low nibbles and `2c + 1` in its high ones), 8 f16 scales, 8 f16
 //!   offsets.
-//! - `S8`: signed 8-bit weights with a scale per 32 (GGUF Q8_0; other quantizations are
-//!   requantized to it). Per tile and block: 256 bytes, then 8 f16 scales.
+//! - `S8`: signed 8-bit weights with a scale per 32 (GGUF Q8_0, and Q5_0 exactly; other
+//!   quantizations are requantized to it). Per tile and block: 256 bytes, then 8 f16 scales.
 //! - `F32`: plain floats, per tile `[k][8]` (F32, F16 and BF16 files, exact).
 //!
 //! In sub-step `s` (0..8) of a block, byte `i` of 32 holds row `i / 4` at column `4s + i % 4`.
@@ -268,6 +268,50 @@ pub fn q4_0_block(raw: &[u8]) -> SourceBlock {
     SourceBlock::Affine4 {
         d,
         m: f16::from_f32(-8.0 * d.to_f32()),
+        q,
+    }
+}
+
+/// A GGUF Q5_0 block (d, 32 high bits, 16 bytes of low nibbles; value d * (q - 16)) as a
+/// signed 8-bit block, exactly.
+pub fn q5_0_block(raw: &[u8]) -> SourceBlock {
+    let high = u32::from_le_bytes([raw[2], raw[3], raw[4], raw[5]]);
+    let mut q = [0i8; BLOCK];
+    for (i, &b) in raw[6..22].iter().enumerate() {
+        let lo = (b & 0x0F) | ((((high >> i) & 1) as u8) << 4);
+        let hi = (b >> 4) | ((((high >> (i + 16)) & 1) as u8) << 4);
+        q[i] = lo as i8 - 16;
+        q[i + 16] = hi as i8 - 16;
+    }
+    SourceBlock::Signed8 {
+        d: f16_at(raw, 0),
+        q,
+    }
+}
+
+/// Block `sub` (0..8) of a GGUF Q4_K super-block (d, dmin, twelve bytes of 6-bit scales and
+/// minimums, 128 bytes of nibbles; value `d * scale * q - dmin * min`) as an affine block.
+/// `d * scale` and `dmin * min` are rounded to f16 (a relative error below 2^-11).
+pub fn q4_k_block(raw: &[u8], sub: usize) -> SourceBlock {
+    let (d, dmin) = (f16_at(raw, 0).to_f32(), f16_at(raw, 2).to_f32());
+    let s = &raw[4..16];
+    let (scale, min) = if sub < 4 {
+        (s[sub] & 63, s[sub + 4] & 63)
+    } else {
+        (
+            (s[sub + 4] & 0x0F) | ((s[sub - 4] >> 6) << 4),
+            (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4),
+        )
+    };
+    // Blocks 2k and 2k + 1 share 32 bytes: low nibbles, then high ones.
+    let bytes = &raw[16 + 32 * (sub / 2)..16 + 32 * (sub / 2 + 1)];
+    let mut q = [0u8; BLOCK];
+    for (o, &b) in q.iter_mut().zip(bytes) {
+        *o = if sub % 2 == 0 { b & 0x0F } else { b >> 4 };
+    }
+    SourceBlock::Affine4 {
+        d: f16::from_f32(d * scale as f32),
+        m: f16::from_f32(-(dmin * min as f32)),
         q,
     }
 }

@@ -1,5 +1,6 @@
 //! Element-wise maths of the forward pass and the sampler: a vectorizable `exp`, RMS norm,
-//! SiLU-gated products, rotary embeddings and softmax statistics.
+//! SiLU- and GELU-gated products, rotary embeddings (adjacent pairs or halves) and softmax
+//! statistics.
 //!
 //! Each function is written once as plain lane-structured Rust and compiled twice: as is, and
 //! inside an AVX2/FMA function where the compiler turns the eight-lane loops into vector code.
@@ -122,6 +123,59 @@ fn silu_mul_body(gate: &[f32], up: &[f32], out: &mut [f32]) {
 dispatched! {
     /// `out = silu(gate) * up`, the SwiGLU activation.
     pub silu_mul => silu_mul_body(gate: &[f32], up: &[f32], out: &mut [f32]) -> ()
+}
+
+#[inline(always)]
+fn gelu_mul_body(gate: &[f32], up: &[f32], out: &mut [f32]) {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    for ((o, g), u) in out.iter_mut().zip(gate).zip(up) {
+        // tanh(y) = 1 - 2 / (e^(2y) + 1): exact at both ends, where e^(2y) is 0 or infinite.
+        let y = SQRT_2_OVER_PI * (0.044_715 * g * g).mul_add(*g, *g);
+        let tanh = 1.0 - 2.0 / (exp(2.0 * y) + 1.0);
+        *o = 0.5 * g * (1.0 + tanh) * u;
+    }
+}
+
+dispatched! {
+    /// `out = gelu(gate) * up` with GELU's tanh approximation (Gemma's GeGLU).
+    pub gelu_mul => gelu_mul_body(gate: &[f32], up: &[f32], out: &mut [f32]) -> ()
+}
+
+#[inline(always)]
+fn rope_halves_body(x: &mut [f32], cos: &[f32], sin: &[f32], scale: f32) {
+    let half = cos.len();
+    let (lo, hi) = x.split_at_mut(half);
+    for (((a, b), c), s) in lo.iter_mut().zip(hi.iter_mut()).zip(cos).zip(sin) {
+        let (x0, x1) = (*a, *b);
+        *a = (x0 * c - x1 * s) * scale;
+        *b = (x0 * s + x1 * c) * scale;
+    }
+}
+
+dispatched! {
+    /// Rotates element `i` with element `i + half` (the "NeoX" layout of Qwen, Phi and Gemma
+    /// files) for the first `2 * cos.len()` elements, then multiplies them by `scale`.
+    pub rope_halves => rope_halves_body(x: &mut [f32], cos: &[f32], sin: &[f32], scale: f32) -> ()
+}
+
+#[inline(always)]
+fn scale_body(x: &mut [f32], scale: f32) {
+    x.iter_mut().for_each(|v| *v *= scale);
+}
+
+dispatched! {
+    /// Multiplies every value by `scale`.
+    pub scale => scale_body(x: &mut [f32], scale: f32) -> ()
+}
+
+#[inline(always)]
+fn add_body(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
+}
+
+dispatched! {
+    /// `x += y`.
+    pub add => add_body(x: &mut [f32], y: &[f32]) -> ()
 }
 
 #[inline(always)]

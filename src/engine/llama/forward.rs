@@ -1,8 +1,11 @@
 //! One pass of the model over new tokens of several sequences at once (a prefill chunk of one
 //! sequence, or one token for each branch of a batch): embeddings, then per layer the fused
-//! QKV projection, rotary embeddings and KV writes, paged attention, the output projection,
-//! and the SwiGLU MLP, each matmul over all rows together.
+//! QKV projection (with its bias, if any), per-head Q/K norms (if any), rotary embeddings and
+//! KV writes, paged attention (within a sliding window on windowed layers), the output
+//! projection, and the gated MLP, each matmul over all rows together; families with norms
+//! after attention and MLP (gemma3) apply them before the residual adds.
 
+use super::family::{Activation, RopeStyle};
 use super::kv::Sequence;
 use super::{Layer, LlamaModel};
 use crate::engine::error::{EngineError, Result};
@@ -28,6 +31,8 @@ pub struct Buffers {
     attn: Vec<f32>,
     gate_up: Vec<f32>,
     act: Vec<f32>,
+    /// A sub-layer's output before its post-norm (gemma3).
+    post: Vec<f32>,
     quant: QuantRows,
     /// The last `logits` call's output, kept so that the next one writes over it instead of
     /// zeroing a fresh 196 KB a row.
@@ -77,9 +82,13 @@ impl LlamaModel {
         let n = rows.len();
         let ids: Vec<u32> = tokens.iter().flat_map(|t| t.iter().copied()).collect();
         buf.x.resize(n * c.hidden, 0.0);
+        let embed_scale = (c.hidden as f32).sqrt();
         for (r, &id) in ids.iter().enumerate() {
-            self.embed
-                .row_f32(id as usize, &mut buf.x[r * c.hidden..(r + 1) * c.hidden]);
+            let x = &mut buf.x[r * c.hidden..(r + 1) * c.hidden];
+            self.embed.row_f32(id as usize, x);
+            if c.family.scale_embeddings {
+                vecmath::scale(self.isa, x, embed_scale);
+            }
         }
         for (l, layer) in self.layers.iter().enumerate() {
             self.layer(l, layer, seqs, &rows, buf);
@@ -127,16 +136,24 @@ impl LlamaModel {
             &mut buf.qkv,
             Write::Store,
         );
-        self.rotate_and_store(l, seqs, rows, buf);
+        if let Some(bias) = &layer.qkv_bias {
+            let w = c.qkv_width();
+            self.rows_parallel(n, PARALLEL_ROWS, &mut buf.qkv, w, &|_, row| {
+                vecmath::add(self.isa, row, bias)
+            });
+        }
+        self.rotate_and_store(l, layer, seqs, rows, buf);
+        let window = c.window(l);
         let pages: Vec<Vec<&[u16]>> = seqs.iter().map(|s| s.page_slices()).collect();
         let attn_rows: Vec<AttnRow> = rows
             .iter()
             .map(|&(s, pos)| AttnRow {
                 pages: &pages[s],
                 pos,
+                first: window.map_or(0, |w| (pos + 1).saturating_sub(w)),
             })
             .collect();
-        buf.attn.resize(n * c.hidden, 0.0);
+        buf.attn.resize(n * c.q_width(), 0.0);
         attention(
             &self.pool,
             self.isa,
@@ -149,14 +166,9 @@ impl LlamaModel {
             &attn_rows,
             &mut buf.attn,
         );
-        self.apply(
-            &layer.wo,
-            &buf.attn,
-            n,
-            &mut buf.quant,
-            &mut buf.x,
-            Write::Add,
-        );
+        let attn = std::mem::take(&mut buf.attn);
+        self.apply_residual(&layer.wo, &attn, n, layer.post_attn_norm.as_deref(), buf);
+        buf.attn = attn;
         self.norm_rows(&buf.x, &layer.ffn_norm, n, &mut buf.h);
         buf.gate_up.resize(n * 2 * c.ffn, 0.0);
         self.apply(
@@ -168,18 +180,46 @@ impl LlamaModel {
             Write::Store,
         );
         buf.act.resize(n * c.ffn, 0.0);
+        let activation = c.family.activation;
         self.rows_parallel(n, PARALLEL_SILU_ROWS, &mut buf.act, c.ffn, &|r, out| {
             let gu = &buf.gate_up[r * 2 * c.ffn..(r + 1) * 2 * c.ffn];
-            vecmath::silu_mul(self.isa, &gu[..c.ffn], &gu[c.ffn..], out);
+            match activation {
+                Activation::Silu => vecmath::silu_mul(self.isa, &gu[..c.ffn], &gu[c.ffn..], out),
+                Activation::GeluTanh => {
+                    vecmath::gelu_mul(self.isa, &gu[..c.ffn], &gu[c.ffn..], out)
+                }
+            }
         });
-        self.apply(
-            &layer.down,
-            &buf.act,
-            n,
-            &mut buf.quant,
-            &mut buf.x,
-            Write::Add,
-        );
+        let act = std::mem::take(&mut buf.act);
+        self.apply_residual(&layer.down, &act, n, layer.post_ffn_norm.as_deref(), buf);
+        buf.act = act;
+    }
+
+    /// `x += W input`, or `x += norm(W input)` when the family normalizes a sub-layer's output
+    /// before the residual add.
+    fn apply_residual(
+        &self,
+        w: &PackedMatrix,
+        input: &[f32],
+        n: usize,
+        post_norm: Option<&[f32]>,
+        buf: &mut Buffers,
+    ) {
+        let Some(norm) = post_norm else {
+            self.apply(w, input, n, &mut buf.quant, &mut buf.x, Write::Add);
+            return;
+        };
+        let hidden = self.config.hidden;
+        buf.post.resize(n * hidden, 0.0);
+        self.apply(w, input, n, &mut buf.quant, &mut buf.post, Write::Store);
+        // The sub-layer's input norm is spent by now, so its buffer takes the normed output.
+        let post = std::mem::take(&mut buf.post);
+        self.norm_rows(&post, norm, n, &mut buf.h);
+        buf.post = post;
+        let h = &buf.h;
+        self.rows_parallel(n, PARALLEL_ROWS, &mut buf.x, hidden, &|r, x| {
+            vecmath::add(self.isa, x, &h[r * hidden..(r + 1) * hidden])
+        });
     }
 
     /// Rotary embeddings of every row's queries (into `buf.q`, scaled for attention) and
@@ -189,15 +229,16 @@ impl LlamaModel {
     fn rotate_and_store(
         &self,
         l: usize,
+        layer: &Layer,
         seqs: &mut [&mut Sequence],
         rows: &[(usize, usize)],
         buf: &mut Buffers,
     ) {
         let c = &self.config;
-        let (hd, kvw) = (c.head_dim, c.n_kv_head * c.head_dim);
+        let (hd, qw, kvw) = (c.head_dim, c.q_width(), c.n_kv_head * c.head_dim);
         let kv = c.kv_shape();
-        let half = hd / 2;
-        let scale = 1.0 / (hd as f32).sqrt();
+        let half = c.rope_dim / 2;
+        let table = &self.ropes[layer.rope];
         let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
         for (r, &(s, pos)) in rows.iter().enumerate() {
             match groups.last_mut() {
@@ -220,9 +261,29 @@ impl LlamaModel {
             (1..pages.len()).all(|i| (0..i).all(|j| pages[i].as_ptr() != pages[j].as_ptr())),
             "two tasks would write one page"
         );
-        buf.q.resize(rows.len() * c.hidden, 0.0);
+        buf.q.resize(rows.len() * qw, 0.0);
         let q_all = SharedMut::new(&mut buf.q);
         let qkv = &buf.qkv;
+        // One head: its norm (if the family has one), then the rotation of its first
+        // `rope_dim` dimensions, everything times `scale`.
+        let turn = |head: &mut [f32], norm: Option<&[f32]>, pos: usize, scale: f32| {
+            if let Some(w) = norm {
+                let mut normed = [0f32; 512];
+                let normed = &mut normed[..hd];
+                vecmath::rms_norm(self.isa, head, w, c.eps, normed);
+                head.copy_from_slice(normed);
+            }
+            let cos = &table.cos[pos * half..(pos + 1) * half];
+            let sin = &table.sin[pos * half..(pos + 1) * half];
+            let (rotated, rest) = head.split_at_mut(c.rope_dim);
+            match c.family.rope {
+                RopeStyle::Pairs => vecmath::rope(self.isa, rotated, cos, sin, scale),
+                RopeStyle::Halves => vecmath::rope_halves(self.isa, rotated, cos, sin, scale),
+            }
+            if !rest.is_empty() && scale != 1.0 {
+                vecmath::scale(self.isa, rest, scale);
+            }
+        };
         self.pool.run(groups.len(), &|gi| {
             let page = &pages[gi];
             // SAFETY: each group writes its own page and its own rows of `q`.
@@ -231,19 +292,17 @@ impl LlamaModel {
             for r in groups[gi].clone() {
                 let pos = rows[r].1;
                 let row = &qkv[r * c.qkv_width()..(r + 1) * c.qkv_width()];
-                let cos = &self.rope_cos[pos * half..(pos + 1) * half];
-                let sin = &self.rope_sin[pos * half..(pos + 1) * half];
                 // SAFETY: as above.
-                let q = unsafe { q_all.slice(r * c.hidden, c.hidden) };
-                q.copy_from_slice(&row[..c.hidden]);
+                let q = unsafe { q_all.slice(r * qw, qw) };
+                q.copy_from_slice(&row[..qw]);
                 for head in q.chunks_exact_mut(hd) {
-                    vecmath::rope(self.isa, head, cos, sin, scale);
+                    turn(head, layer.q_norm.as_deref(), pos, c.attn_scale);
                 }
-                k.copy_from_slice(&row[c.hidden..c.hidden + kvw]);
+                k.copy_from_slice(&row[qw..qw + kvw]);
                 for head in k.chunks_exact_mut(hd) {
-                    vecmath::rope(self.isa, head, cos, sin, 1.0);
+                    turn(head, layer.k_norm.as_deref(), pos, 1.0);
                 }
-                kv.write(page, l, pos % kv_page(), &k, &row[c.hidden + kvw..]);
+                kv.write(page, l, pos % kv_page(), &k, &row[qw + kvw..]);
             }
         });
     }

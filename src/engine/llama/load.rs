@@ -1,13 +1,16 @@
-//! Loading llama weights from GGUF into the kernels' packed formats: Q4_1 and Q4_0 matrices
-//! stay 4-bit (`U4`, exact), Q8_0 stays 8-bit (`S8`, exact), float matrices stay float (`F32`)
-//! while they fit the memory budget, and every other quantization is requantized to `S8`.
-//! Matrices that read the same input (Q/K/V, gate/up) are stacked into one.
+//! Loading weights from GGUF into the kernels' packed formats: Q4_1, Q4_0 and Q4_K matrices
+//! stay 4-bit (`U4`; Q4_K's 6-bit sub-block scales times its f16 super-block scale are rounded
+//! to f16), Q8_0 and Q5_0 become 8-bit (`S8`, exact), float matrices stay float (`F32`) while
+//! they fit the memory budget, and every other quantization is requantized to `S8` (with a log
+//! line). Matrices that read the same input (Q/K/V, gate/up) are stacked into one; files that
+//! store them fused (phi3) are read as they are.
 
-use super::{Layer, LlamaConfig, LlamaModel, rope_tables};
+use super::{Layer, LlamaConfig, LlamaModel, rope_table};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::Isa;
 use crate::engine::kernels::packed::{
-    BLOCK, Format, PackedMatrix, SourceBlock, q4_0_block, q4_1_block, q8_0_block, quantize_block_s8,
+    BLOCK, Format, PackedMatrix, SourceBlock, q4_0_block, q4_1_block, q4_k_block, q5_0_block,
+    q8_0_block, quantize_block_s8,
 };
 use crate::engine::kernels::pool::Pool;
 use candle_core::Device;
@@ -29,7 +32,9 @@ struct Source {
 enum SourceData {
     Q4_1(Vec<u8>),
     Q4_0(Vec<u8>),
+    Q4K(Vec<u8>),
     Q8_0(Vec<u8>),
+    Q5_0(Vec<u8>),
     /// Stored as floats (F32, F16, BF16).
     Float(Vec<f32>),
     /// Another quantization, dequantized.
@@ -38,7 +43,10 @@ enum SourceData {
 
 impl Source {
     fn native_u4(&self) -> bool {
-        matches!(self.data, SourceData::Q4_1(_) | SourceData::Q4_0(_))
+        matches!(
+            self.data,
+            SourceData::Q4_1(_) | SourceData::Q4_0(_) | SourceData::Q4K(_)
+        )
     }
 
     fn is_float(&self) -> bool {
@@ -53,6 +61,12 @@ impl Source {
             SourceData::Q4_1(b) => q4_1_block(&b[at(20)..at(20) + 20]),
             SourceData::Q4_0(b) => q4_0_block(&b[at(18)..at(18) + 18]),
             SourceData::Q8_0(b) => q8_0_block(&b[at(34)..at(34) + 34]),
+            SourceData::Q5_0(b) => q5_0_block(&b[at(22)..at(22) + 22]),
+            SourceData::Q4K(b) => {
+                // 256 weights (eight blocks) in 144 bytes.
+                let sb = (row * nb + j) / 8;
+                q4_k_block(&b[sb * 144..(sb + 1) * 144], j % 8)
+            }
             SourceData::Float(f) | SourceData::Dequantized(f) => {
                 return quantize_block_s8(&f[row * self.cols + j * BLOCK..][..BLOCK]);
             }
@@ -83,8 +97,19 @@ struct WeightReader<'a, R> {
 }
 
 impl<R: Read + Seek> WeightReader<'_, R> {
+    /// The tensor `name`, or an error naming it when the file lacks it.
+    fn tensor(&mut self, name: &str) -> Result<candle_core::quantized::QTensor> {
+        if !self.has(name) {
+            return Err(EngineError::BadGguf {
+                path: self.path.to_path_buf(),
+                message: format!("it has no tensor {name}, which its architecture needs"),
+            });
+        }
+        Ok(self.ct.tensor(self.reader, name, &Device::Cpu)?)
+    }
+
     fn source(&mut self, name: &str) -> Result<Source> {
-        let q = self.ct.tensor(self.reader, name, &Device::Cpu)?;
+        let q = self.tensor(name)?;
         let dims = q.shape().dims().to_vec();
         let (rows, cols) = match dims.as_slice() {
             [r, c] => (*r, *c),
@@ -100,7 +125,12 @@ impl<R: Read + Seek> WeightReader<'_, R> {
             GgmlDType::Q4_1 => SourceData::Q4_1(q.data()?.into_owned()),
             GgmlDType::Q4_0 => SourceData::Q4_0(q.data()?.into_owned()),
             GgmlDType::Q8_0 => SourceData::Q8_0(q.data()?.into_owned()),
+            GgmlDType::Q5_0 => SourceData::Q5_0(q.data()?.into_owned()),
+            GgmlDType::Q4K => SourceData::Q4K(q.data()?.into_owned()),
             dtype => {
+                if !matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) {
+                    log::info!("{name}: {dtype:?} weights are requantized to 8 bits");
+                }
                 let f = q
                     .dequantize(&Device::Cpu)?
                     .flatten_all()?
@@ -115,8 +145,21 @@ impl<R: Read + Seek> WeightReader<'_, R> {
         Ok(Source { rows, cols, data })
     }
 
+    fn has(&self, name: &str) -> bool {
+        self.ct.tensor_infos.contains_key(name)
+    }
+
+    /// The vector `name`, if the file has it.
+    fn optional_vector(&mut self, name: &str) -> Result<Option<Vec<f32>>> {
+        if self.has(name) {
+            self.vector(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn vector(&mut self, name: &str) -> Result<Vec<f32>> {
-        let q = self.ct.tensor(self.reader, name, &Device::Cpu)?;
+        let q = self.tensor(name)?;
         Ok(q.dequantize(&Device::Cpu)?
             .flatten_all()?
             .to_vec1::<f32>()?)
@@ -216,30 +259,78 @@ impl LlamaModel {
         };
         let norm = w.vector("output_norm.weight")?;
         let mut layers = Vec::with_capacity(config.n_layer);
+        let window_base = config.family.window_rope_base;
         for i in 0..config.n_layer {
             let p = format!("blk.{i}");
+            let qkv_names = [
+                format!("{p}.attn_q.weight"),
+                format!("{p}.attn_k.weight"),
+                format!("{p}.attn_v.weight"),
+            ];
+            let fused_qkv = format!("{p}.attn_qkv.weight");
+            let qkv = if w.has(&fused_qkv) {
+                w.matrix(&fused_qkv)?
+            } else {
+                w.stacked(&qkv_names)?
+            };
+            let bias_names = [
+                format!("{p}.attn_q.bias"),
+                format!("{p}.attn_k.bias"),
+                format!("{p}.attn_v.bias"),
+            ];
+            let qkv_bias = if w.has(&format!("{p}.attn_qkv.bias")) {
+                Some(w.vector(&format!("{p}.attn_qkv.bias"))?)
+            } else if bias_names.iter().any(|n| w.has(n)) {
+                let mut bias = Vec::with_capacity(config.qkv_width());
+                for n in &bias_names {
+                    bias.extend(w.vector(n)?);
+                }
+                Some(bias)
+            } else {
+                None
+            };
+            // The MLP's gate and up projections, or one fused matrix holding both (phi3).
+            let gate = format!("{p}.ffn_gate.weight");
+            let up = format!("{p}.ffn_up.weight");
+            let gate_up = if w.has(&gate) {
+                w.stacked(&[gate, up])?
+            } else {
+                w.matrix(&up)?
+            };
+            let windowed = config.window(i).is_some();
             layers.push(Layer {
                 attn_norm: w.vector(&format!("{p}.attn_norm.weight"))?,
-                qkv: w.stacked(&[
-                    format!("{p}.attn_q.weight"),
-                    format!("{p}.attn_k.weight"),
-                    format!("{p}.attn_v.weight"),
-                ])?,
+                qkv,
+                qkv_bias,
+                q_norm: w.optional_vector(&format!("{p}.attn_q_norm.weight"))?,
+                k_norm: w.optional_vector(&format!("{p}.attn_k_norm.weight"))?,
                 wo: w.matrix(&format!("{p}.attn_output.weight"))?,
+                post_attn_norm: w.optional_vector(&format!("{p}.post_attention_norm.weight"))?,
                 ffn_norm: w.vector(&format!("{p}.ffn_norm.weight"))?,
-                gate_up: w
-                    .stacked(&[format!("{p}.ffn_gate.weight"), format!("{p}.ffn_up.weight")])?,
+                gate_up,
                 down: w.matrix(&format!("{p}.ffn_down.weight"))?,
+                post_ffn_norm: w.optional_vector(&format!("{p}.post_ffw_norm.weight"))?,
+                rope: usize::from(windowed && window_base.is_some()),
             });
             progress((i + 1) as f32 / config.n_layer as f32);
         }
         check_shapes(path, &config, &layers, &embed, output.as_ref())?;
-        let freq_factors = if ct.tensor_infos.contains_key("rope_freqs.weight") {
+        let freq_factors = if w.has("rope_freqs.weight") {
             Some(w.vector("rope_freqs.weight")?)
         } else {
             None
         };
-        let (rope_cos, rope_sin) = rope_tables(&config, freq_factors.as_deref());
+        let mut ropes = vec![rope_table(
+            &config,
+            config.rope_theta,
+            config.rope_scale,
+            freq_factors.as_deref(),
+        )];
+        if let Some(base) = window_base
+            && layers.iter().any(|l| l.rope == 1)
+        {
+            ropes.push(rope_table(&config, base, 1.0, None));
+        }
         Ok(LlamaModel {
             config,
             isa: Isa::detect(),
@@ -248,8 +339,7 @@ impl LlamaModel {
             output,
             norm,
             layers,
-            rope_cos,
-            rope_sin,
+            ropes,
         })
     }
 }
@@ -264,6 +354,7 @@ fn check_shapes(
     output: Option<&PackedMatrix>,
 ) -> Result<()> {
     let kvw = c.n_kv_head * c.head_dim;
+    let qw = c.q_width();
     let mut problems = Vec::new();
     let out = output.unwrap_or(embed);
     if embed.cols != c.hidden || (out.rows, out.cols) != (c.vocab, c.hidden) {
@@ -274,19 +365,35 @@ fn check_shapes(
     }
     for (i, l) in layers.iter().enumerate() {
         let want = [
-            ("qkv", &l.qkv, c.hidden + 2 * kvw, c.hidden),
-            ("attn_output", &l.wo, c.hidden, c.hidden),
+            ("qkv", &l.qkv, qw + 2 * kvw, c.hidden),
+            ("attn_output", &l.wo, c.hidden, qw),
             ("ffn_gate+up", &l.gate_up, 2 * c.ffn, c.hidden),
             ("ffn_down", &l.down, c.hidden, c.ffn),
         ];
         for (name, m, rows, cols) in want {
-            if (m.rows, m.cols) != (rows, cols)
-                || l.attn_norm.len() != c.hidden
-                || l.ffn_norm.len() != c.hidden
-            {
+            if (m.rows, m.cols) != (rows, cols) {
                 problems.push(format!(
                     "block {i} {name} is {}x{}, expected {rows}x{cols}",
                     m.rows, m.cols
+                ));
+            }
+        }
+        let vectors = [
+            ("attn_norm", Some(&l.attn_norm), c.hidden),
+            ("ffn_norm", Some(&l.ffn_norm), c.hidden),
+            ("post_attention_norm", l.post_attn_norm.as_ref(), c.hidden),
+            ("post_ffw_norm", l.post_ffn_norm.as_ref(), c.hidden),
+            ("attn_q_norm", l.q_norm.as_ref(), c.head_dim),
+            ("attn_k_norm", l.k_norm.as_ref(), c.head_dim),
+            ("qkv bias", l.qkv_bias.as_ref(), qw + 2 * kvw),
+        ];
+        for (name, v, len) in vectors {
+            if let Some(v) = v
+                && v.len() != len
+            {
+                problems.push(format!(
+                    "block {i} {name} has {} values, expected {len}",
+                    v.len()
                 ));
             }
         }

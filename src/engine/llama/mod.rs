@@ -1,6 +1,6 @@
-//! Our own llama-family forward pass (SmolLM2, Llama 2/3, Mistral) on the CPU kernels of
-//! `engine::kernels`: batched decoding of many sequences over a paged, shared KV cache, and a
-//! prefix cache shaped like the loom's tree.
+//! Our own transformer forward pass for every supported family (llama, qwen2, qwen3, gemma3,
+//! phi3: `family.rs`) on the CPU kernels of `engine::kernels`: batched decoding of many
+//! sequences over a paged, shared KV cache, and a prefix cache shaped like the loom's tree.
 //!
 //! Why not candle's `quantized_llama`: it fails with batch > 1, has no SIMD kernel for
 //! Q4_1, and spends much of a decode step between small tensor operations. Here a step is a
@@ -8,12 +8,14 @@
 //! the element-wise work done in place (`forward.rs`).
 
 mod decoder;
+pub mod family;
 mod forward;
 pub mod kv;
 mod load;
 pub mod prefix_cache;
 
 pub use decoder::LlamaDecoder;
+pub use family::{FAMILIES, Family, SUPPORTED_ARCHITECTURES};
 
 use super::error::{EngineError, Result};
 use super::gguf_info::{meta_f32, meta_usize};
@@ -26,24 +28,45 @@ use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlamaConfig {
+    pub family: &'static Family,
     pub n_layer: usize,
     pub n_head: usize,
     pub n_kv_head: usize,
     pub head_dim: usize,
+    /// Dimensions of each head that rotary embeddings turn (the first ones).
+    pub rope_dim: usize,
     pub hidden: usize,
     pub ffn: usize,
     pub vocab: usize,
     pub eps: f32,
     pub rope_theta: f32,
+    /// Positions are divided by this before rotating (linear rope scaling; 1 for none).
+    pub rope_scale: f32,
+    /// What queries are multiplied by before attention.
+    pub attn_scale: f32,
+    /// Windowed layers see the last this many positions (None: every layer sees all).
+    pub sliding_window: Option<usize>,
     pub context_length: usize,
 }
 
 impl LlamaConfig {
     pub fn from_gguf(path: &Path, ct: &Content) -> Result<LlamaConfig> {
-        let need = |key: &str| {
-            meta_usize(ct, &format!("llama.{key}")).ok_or_else(|| EngineError::MissingMetadata {
+        let architecture =
+            super::gguf_info::meta_str(ct, "general.architecture").ok_or_else(|| {
+                EngineError::MissingMetadata {
+                    path: path.to_path_buf(),
+                    key: "general.architecture".into(),
+                }
+            })?;
+        let family =
+            family::family(architecture).ok_or_else(|| EngineError::UnsupportedArchitecture {
+                architecture: architecture.to_string(),
+            })?;
+        let key = |k: &str| format!("{architecture}.{k}");
+        let need = |k: &str| {
+            meta_usize(ct, &key(k)).ok_or_else(|| EngineError::MissingMetadata {
                 path: path.to_path_buf(),
-                key: format!("llama.{key}"),
+                key: key(k),
             })
         };
         let bad = |message: String| EngineError::BadGguf {
@@ -52,13 +75,27 @@ impl LlamaConfig {
         };
         let n_head = need("attention.head_count")?;
         let hidden = need("embedding_length")?;
-        let head_dim = meta_usize(ct, "llama.rope.dimension_count").unwrap_or(hidden / n_head);
-        if n_head == 0 || head_dim * n_head != hidden || !head_dim.is_multiple_of(2) {
+        if n_head == 0 || hidden == 0 {
             return Err(bad(format!(
-                "head count {n_head} and rope dimension {head_dim} do not divide the width {hidden}"
+                "{n_head} attention heads over a width of {hidden}"
             )));
         }
-        let n_kv_head = meta_usize(ct, "llama.attention.head_count_kv").unwrap_or(n_head);
+        let head_dim = meta_usize(ct, &key("attention.key_length")).unwrap_or(hidden / n_head);
+        let value_dim = meta_usize(ct, &key("attention.value_length")).unwrap_or(head_dim);
+        let rope_dim = meta_usize(ct, &key("rope.dimension_count")).unwrap_or(head_dim);
+        if head_dim == 0
+            || head_dim > 512
+            || value_dim != head_dim
+            || rope_dim == 0
+            || rope_dim > head_dim
+            || !rope_dim.is_multiple_of(2)
+        {
+            return Err(bad(format!(
+                "heads of {head_dim} dimensions with values of {value_dim} and {rope_dim} \
+                 rotated are not supported (keys and values of one size up to 512, an even rotated part)"
+            )));
+        }
+        let n_kv_head = meta_usize(ct, &key("attention.head_count_kv")).unwrap_or(n_head);
         if n_kv_head == 0 || n_head % n_kv_head != 0 {
             return Err(bad(format!(
                 "{n_head} query heads cannot share {n_kv_head} key/value heads"
@@ -69,17 +106,40 @@ impl LlamaConfig {
             .get("token_embd.weight")
             .map(|t| t.shape.dims()[0])
             .ok_or_else(|| bad("it has no token_embd.weight tensor".into()))?;
+        let n_layer = need("block_count")?;
+        let linear_scale = match super::gguf_info::meta_str(ct, &key("rope.scaling.type")) {
+            Some("linear") => meta_f32(ct, &key("rope.scaling.factor")).unwrap_or(1.0),
+            _ => 1.0,
+        };
+        let scale_dim = if family.scale_by_width_at_layers.contains(&n_layer) {
+            hidden / n_head
+        } else {
+            head_dim
+        };
+        let sliding_window = match family.window_layers {
+            family::WindowLayers::None => None,
+            _ => meta_usize(ct, &key("attention.sliding_window")).filter(|&w| w > 0),
+        };
         Ok(LlamaConfig {
-            n_layer: need("block_count")?,
+            family,
+            n_layer,
             n_head,
             n_kv_head,
             head_dim,
+            rope_dim,
             hidden,
             ffn: need("feed_forward_length")?,
             vocab,
-            eps: meta_f32(ct, "llama.attention.layer_norm_rms_epsilon").unwrap_or(1e-5),
-            rope_theta: meta_f32(ct, "llama.rope.freq_base").unwrap_or(10_000.0),
-            context_length: meta_usize(ct, "llama.context_length").unwrap_or(4096),
+            eps: meta_f32(ct, &key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-5),
+            rope_theta: meta_f32(ct, &key("rope.freq_base")).unwrap_or(10_000.0),
+            rope_scale: if linear_scale > 0.0 {
+                linear_scale
+            } else {
+                1.0
+            },
+            attn_scale: 1.0 / (scale_dim as f32).sqrt(),
+            sliding_window,
+            context_length: meta_usize(ct, &key("context_length")).unwrap_or(4096),
         })
     }
 
@@ -91,9 +151,19 @@ impl LlamaConfig {
         }
     }
 
+    /// Width of all query heads together.
+    fn q_width(&self) -> usize {
+        self.n_head * self.head_dim
+    }
+
     /// Width of the fused query, key and value projection.
     fn qkv_width(&self) -> usize {
-        self.hidden + 2 * self.n_kv_head * self.head_dim
+        self.q_width() + 2 * self.n_kv_head * self.head_dim
+    }
+
+    /// The window layer `l` attends within, if any.
+    pub fn window(&self, l: usize) -> Option<usize> {
+        self.sliding_window.filter(|_| self.family.windowed(l))
     }
 }
 
@@ -101,11 +171,22 @@ struct Layer {
     attn_norm: Vec<f32>,
     /// Query, key and value projections, stacked.
     qkv: PackedMatrix,
+    /// Their biases, stacked likewise (qwen2).
+    qkv_bias: Option<Vec<f32>>,
+    /// RMS norms of each query and key head before rotation (qwen3, gemma3).
+    q_norm: Option<Vec<f32>>,
+    k_norm: Option<Vec<f32>>,
     wo: PackedMatrix,
+    /// RMS norm of the attention's output before it joins the residual (gemma3).
+    post_attn_norm: Option<Vec<f32>>,
     ffn_norm: Vec<f32>,
-    /// Gate and up projections of the SwiGLU MLP, stacked (gate rows first).
+    /// Gate and up projections of the gated MLP, stacked (gate rows first).
     gate_up: PackedMatrix,
     down: PackedMatrix,
+    /// RMS norm of the MLP's output before it joins the residual (gemma3).
+    post_ffn_norm: Option<Vec<f32>>,
+    /// Which rotary table this layer uses (windowed layers may have their own base).
+    rope: usize,
 }
 
 pub struct LlamaModel {
@@ -117,9 +198,14 @@ pub struct LlamaModel {
     output: Option<PackedMatrix>,
     norm: Vec<f32>,
     layers: Vec<Layer>,
-    /// Per position, the cosines and sines of the rotary angles (`head_dim / 2` each).
-    rope_cos: Vec<f32>,
-    rope_sin: Vec<f32>,
+    /// Rotary tables: the model's, and for windowed layers with their own base a second.
+    ropes: Vec<RopeTable>,
+}
+
+/// Per position, the cosines and sines of the rotary angles (`rope_dim / 2` each).
+struct RopeTable {
+    cos: Vec<f32>,
+    sin: Vec<f32>,
 }
 
 impl LlamaModel {
@@ -143,15 +229,17 @@ impl LlamaModel {
     }
 }
 
-/// Cosine and sine tables for every position below `context`.
-fn rope_tables(c: &LlamaConfig, freq_factors: Option<&[f32]>) -> (Vec<f32>, Vec<f32>) {
-    let half = c.head_dim / 2;
+/// Cosine and sine tables for every position below `context`, for rope base `theta` and
+/// positions divided by `scale`.
+fn rope_table(c: &LlamaConfig, theta: f32, scale: f32, freq_factors: Option<&[f32]>) -> RopeTable {
+    let half = c.rope_dim / 2;
     let inv_freq: Vec<f64> = (0..half)
         .map(|i| {
-            let f = 1.0 / (c.rope_theta as f64).powf((2 * i) as f64 / c.head_dim as f64);
+            let f = 1.0 / (theta as f64).powf((2 * i) as f64 / c.rope_dim as f64);
             f / freq_factors
                 .and_then(|ff| ff.get(i))
                 .map_or(1.0, |&x| x as f64)
+                / scale as f64
         })
         .collect();
     let mut cos = Vec::with_capacity(c.context_length * half);
@@ -163,5 +251,5 @@ fn rope_tables(c: &LlamaConfig, freq_factors: Option<&[f32]>) -> (Vec<f32>, Vec<
             sin.push(angle.sin() as f32);
         }
     }
-    (cos, sin)
+    RopeTable { cos, sin }
 }

@@ -84,11 +84,13 @@ pub struct Heads {
     pub n_head: usize,
 }
 
-/// One query row: the pages of its sequence and its position (it sees `0..=pos`).
+/// One query row: the pages of its sequence and its position; it sees `first..=pos` (`first`
+/// is 0 but in a sliding window).
 #[derive(Clone, Copy)]
 pub struct AttnRow<'a> {
     pub pages: &'a [&'a [u16]],
     pub pos: usize,
+    pub first: usize,
 }
 
 /// The attention of one layer. `q` is `[row][n_head][head_dim]`, already rotated and scaled;
@@ -132,6 +134,7 @@ pub fn attention(
         let (_, span, block) = split(t);
         rows[block]
             .iter()
+            .filter(|r| r.first < (span + 1) * SPAN)
             .map(|r| (r.pos + 1).saturating_sub(span * SPAN).min(SPAN))
             .sum()
     });
@@ -142,13 +145,14 @@ pub fn attention(
     let out = SharedMut::new(out);
     pool.run(rows.len(), &|r| {
         for head in 0..n_head {
-            let at = (r * n_head + head) * spans * stride;
-            let live = rows[r].pos / SPAN + 1;
+            // The spans the row sees (those before its window wrote no partials).
+            let (from, to) = (rows[r].first / SPAN, rows[r].pos / SPAN + 1);
+            let at = ((r * n_head + head) * spans + from) * stride;
             // SAFETY: row r's outputs belong to this task alone; partials are only read.
             let (dst, parts) = unsafe {
                 (
                     out.slice((r * n_head + head) * hd, hd),
-                    &*shared.slice(at, live * stride),
+                    &*shared.slice(at, (to - from) * stride),
                 )
             };
             merge(isa, parts, hd, dst);

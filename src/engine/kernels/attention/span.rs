@@ -53,7 +53,10 @@ impl Ctx<'_> {
         let (hd, g) = (self.shape.head_dim, self.group);
         let start = span * SPAN;
         s.live.clear();
-        s.live.extend(rows.filter(|&r| self.rows[r].pos >= start));
+        s.live.extend(rows.filter(|&r| {
+            let row = &self.rows[r];
+            row.pos >= start && row.first < start + SPAN
+        }));
         if s.live.is_empty() {
             return;
         }
@@ -121,11 +124,17 @@ impl Ctx<'_> {
                 &mut s.maxes,
             );
         }
-        // Softmax over the span per query.
+        // Softmax over the span per query. Positions before a row's window were scored with
+        // the rest; they are hidden here and the maximum taken again over what is left.
         for (i, &r) in live.iter().enumerate() {
             let len = (self.rows[r].pos + 1 - start).min(SPAN);
+            let hidden = self.rows[r].first.saturating_sub(start).min(len);
             for qg in 0..g {
                 let sc = &mut s.scores[(i * g + qg) * SPAN..][..len];
+                if hidden > 0 {
+                    sc[..hidden].fill(f32::NEG_INFINITY);
+                    s.maxes[i * g + qg] = vecmath::max(self.isa, &sc[hidden..]);
+                }
                 let m = s.maxes[i * g + qg];
                 vecmath::exp_shifted(self.isa, sc, m);
                 let dst = self.partial(partials, r, h * g + qg, span);
