@@ -373,8 +373,20 @@ impl ValueEnum for ExportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Download the default model (SmolLM2-135M-Instruct, 98 MB) into the cache.
-    Fetch,
+    /// Download a built-in model (default: the default model, SmolLM2-135M-Instruct, 98 MB)
+    /// into the cache; prints its path last.
+    #[command(
+        after_help = "Examples:\n  tloom model fetch\n  tloom model fetch gemma3-270m\n  tloom model list"
+    )]
+    Fetch {
+        /// A built-in model's name (`tloom model list` shows them).
+        name: Option<String>,
+    },
+    /// The built-in models: names, sizes, licences, and whether each is in the cache.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
     /// Architecture, size, quantization, context and tokenizer of a GGUF file.
     Info {
         /// A GGUF file (default: the default model).

@@ -43,9 +43,13 @@ impl SamplingArgs {
 
 pub fn model_command(command: ModelCommand, threads: Option<usize>) -> CliResult {
     match command {
-        ModelCommand::Fetch => {
-            let path = model::fetch().map_err(failed(code::UNAVAILABLE))?;
+        ModelCommand::Fetch { name } => {
+            let path = model::fetch(name.as_deref()).map_err(failed(code::UNAVAILABLE))?;
             println!("{}", path.display());
+        }
+        ModelCommand::List { json } => {
+            let text = model::list(json).map_err(failed(code::FAILURE))?;
+            println!("{}", text.trim_end());
         }
         ModelCommand::Info { path, json } => {
             let text = model::info(path.as_deref(), json).map_err(failed(code::DATA))?;

@@ -1,5 +1,5 @@
-//! `tloom model fetch | info | tokenize | complete`: the default model and any GGUF file,
-//! headless.
+//! `tloom model fetch | list | info | tokenize | complete`: the built-in models and any GGUF
+//! file, headless.
 
 use crate::engine::generate::Generation;
 use crate::engine::gguf_info::{GgufInfo, read_content};
@@ -11,16 +11,68 @@ use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Fetches the default model (unless present), reporting progress on stderr.
-pub fn fetch() -> Result<PathBuf> {
-    if let Some(path) = model_store::installed_default_model() {
-        eprintln!("the default model is already at {}", path.display());
+/// Fetches a built-in model (the default one when `name` is None) unless present, reporting
+/// progress on stderr.
+pub fn fetch(name: Option<&str>) -> Result<PathBuf> {
+    let model = match name {
+        None => &model_store::DEFAULT_MODEL,
+        Some(n) => model_store::builtin(n).with_context(|| {
+            format!(
+                "there is no built-in model called `{n}` (built in: {}); pass a GGUF path \
+                 with --model instead",
+                model_store::builtin_names()
+            )
+        })?,
+    };
+    if let Some(path) = model.installed() {
+        eprintln!("{} is already at {}", model.name, path.display());
         return Ok(path);
     }
     let dest = model_store::models_dir()?;
-    let path = model_store::fetch_default_model("python3", &dest, &mut progress_line)?;
+    let path = model.fetch("python3", &dest, &mut progress_line)?;
     eprintln!();
     Ok(path)
+}
+
+/// `tloom model list [--json]`: the built-in models and where each is cached.
+pub fn list(json: bool) -> Result<String> {
+    let rows: Vec<serde_json::Value> = model_store::BUILTIN_MODELS
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "name": m.name,
+                "default": m.name == model_store::DEFAULT_MODEL.name,
+                "file": m.file,
+                "bytes": m.size,
+                "licence": m.licence,
+                "about": m.about,
+                "cached": m.installed(),
+            })
+        })
+        .collect();
+    if json {
+        return Ok(serde_json::to_string_pretty(&rows)?);
+    }
+    let mut out = String::new();
+    for m in &model_store::BUILTIN_MODELS {
+        let default = if m.name == model_store::DEFAULT_MODEL.name {
+            " (default)"
+        } else {
+            ""
+        };
+        let cached = match m.installed() {
+            Some(p) => format!("cached at {}", p.display()),
+            None => format!("not cached: tloom model fetch {}", m.name),
+        };
+        out += &format!(
+            "{}{default}\n  {}\n  {} MB, licence: {}\n  {cached}\n",
+            m.name,
+            m.about,
+            m.size / 1_000_000,
+            m.licence
+        );
+    }
+    Ok(out)
 }
 
 /// Prints `[ 42%] step` over itself on stderr.
@@ -43,10 +95,11 @@ pub fn progress_line(fraction: f32, step: &str) {
     }
 }
 
-/// The model `path` names, or the installed default model.
+/// The model `path` names (a file, or a built-in model's name, fetched when missing), or the
+/// installed default model.
 pub fn resolve_model(path: Option<&Path>) -> Result<PathBuf> {
     match path {
-        Some(p) => Ok(p.to_path_buf()),
+        Some(p) => Ok(model_store::resolve(p, &mut progress_line)?),
         None => model_store::installed_default_model().with_context(|| {
             format!(
                 "the default model is not fetched yet (expected at {}); run `tloom model fetch` \

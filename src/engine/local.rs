@@ -22,7 +22,8 @@ use std::path::PathBuf;
 /// What the app or CLI asks the local backend to load.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LocalModelSpec {
-    /// A GGUF file; None means the default model, fetched into the cache when missing.
+    /// A GGUF file or a built-in model's name (`gemma3-270m`); None means the default model.
+    /// Built-in models are fetched into the cache when missing.
     pub model: Option<PathBuf>,
     /// A `tokenizer.json` to use instead of the GGUF's own vocabulary.
     pub tokenizer: Option<PathBuf>,
@@ -94,7 +95,7 @@ impl LocalModel {
     /// Loads the model `spec` names; `progress(fraction, step)` follows fetching and loading.
     pub fn load(spec: &LocalModelSpec, progress: &mut dyn FnMut(f32, &str)) -> Result<LocalModel> {
         let path = match &spec.model {
-            Some(path) => path.clone(),
+            Some(path) => model_store::resolve(path, &mut |f, step| progress(0.5 * f, step))?,
             None => model_store::ensure_default_model(&mut |f, step| progress(0.5 * f, step))?,
         };
         if let Some(requested) = spec.threads

@@ -1,7 +1,9 @@
 //! A tiny random-weight model written as a real GGUF file, for tests: a few hundred KB that
 //! load, tokenize and generate through exactly the code paths of a real model, in
-//! milliseconds. Its vocabulary is byte-level BPE (all 256 bytes, a few merges, ChatML
-//! special tokens) with the SmolLM pre-tokenizer.
+//! milliseconds. Every supported architecture can be written, with the tensors that family
+//! has (QKV biases, Q/K norms, post-norms, fused matrices), in any storage type, and with
+//! either a byte-level BPE vocabulary (all 256 bytes, a few merges, ChatML special tokens, the
+//! SmolLM pre-tokenizer) or a SentencePiece one (Gemma's special tokens, byte fallback).
 
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -21,18 +23,66 @@ const MERGES: [(&str, &str); 6] = [
     ("Ġ", "a"),
     ("o", "n"),
 ];
+/// The SentencePiece vocabulary's control tokens, ids 0..6 (`<eos>` is 1, `<bos>` 2).
+pub const SPM_CONTROL: [&str; 6] = [
+    "<pad>",
+    "<eos>",
+    "<bos>",
+    "<unk>",
+    "<start_of_turn>",
+    "<end_of_turn>",
+];
+/// Its normal pieces after the 256 byte tokens, highest score first.
+const SPM_PIECES: [&str; 16] = [
+    "\u{2581}",
+    "e",
+    "t",
+    "h",
+    "a",
+    "o",
+    "n",
+    "i",
+    "\u{2581}t",
+    "he",
+    "\u{2581}the",
+    "in",
+    "\u{2581}a",
+    "on",
+    "er",
+    "\u{2581}th",
+];
+
+/// Which tokenizer the tiny model's metadata holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TinyVocab {
+    /// Byte-level BPE (`gpt2`, pre-tokenizer `smollm`), no BOS.
+    Bpe,
+    /// SentencePiece (`llama`), BOS first, no space prefix (as Gemma).
+    SentencePiece,
+}
 
 /// The shape and identity of a tiny model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TinyModel {
-    /// `general.architecture`: "llama", "qwen2" or "qwen3" have weights; any other string
-    /// writes a metadata-only file (for the unsupported-architecture error).
+    /// `general.architecture`: every supported one has weights; any other string writes a
+    /// metadata-only file (for the unsupported-architecture error).
     pub architecture: String,
     pub context_length: usize,
     pub eos_token_id: u32,
     pub seed: u64,
-    /// Storage type of the matrices (Q4_1 exercises requantization to Q8_0).
+    /// Storage type of the matrices (Q4_1 exercises requantization to Q8_0). K-quants need
+    /// `hidden` and `ffn` to be multiples of 256.
     pub dtype: GgmlDType,
+    pub vocab: TinyVocab,
+    pub hidden: usize,
+    pub ffn: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    /// Per head; `hidden / heads` when None.
+    pub head_dim: Option<usize>,
+    /// `{arch}.attention.sliding_window`, for the families that use one.
+    pub sliding_window: Option<usize>,
 }
 
 impl Default for TinyModel {
@@ -43,22 +93,41 @@ impl Default for TinyModel {
             eos_token_id: 0,
             seed: 42,
             dtype: GgmlDType::Q4_1,
+            vocab: TinyVocab::Bpe,
+            hidden: 64,
+            ffn: 128,
+            layers: 2,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: None,
+            sliding_window: None,
         }
     }
 }
 
-const HIDDEN: usize = 64;
-const HEADS: usize = 4;
-const KV_HEADS: usize = 2;
-const FFN: usize = 128;
-const LAYERS: usize = 2;
-
-/// Every token of the tiny vocabulary, in id order.
+/// Every token of the tiny byte-level vocabulary, in id order.
 pub fn vocabulary() -> Vec<String> {
     let mut tokens: Vec<String> = SPECIAL_TOKENS.iter().map(|s| s.to_string()).collect();
     tokens.extend((0u8..=255).map(|b| byte_char(b).to_string()));
     tokens.extend(MERGES.iter().map(|(a, b)| format!("{a}{b}")));
     tokens
+}
+
+/// The tiny SentencePiece vocabulary: pieces, scores and token types, in id order.
+pub fn sentencepiece_vocabulary() -> (Vec<String>, Vec<f32>, Vec<i32>) {
+    let mut pieces: Vec<String> = SPM_CONTROL.iter().map(|s| s.to_string()).collect();
+    let mut types = vec![3; SPM_CONTROL.len()];
+    types[3] = 2;
+    pieces.extend((0u8..=255).map(|b| format!("<0x{b:02X}>")));
+    types.extend([6; 256]);
+    pieces.extend(SPM_PIECES.iter().map(|s| s.to_string()));
+    types.extend([1; SPM_PIECES.len()]);
+    pieces.push("\n\n".into());
+    types.push(4);
+    let scores = (0..pieces.len())
+        .map(|i| if types[i] == 1 { -(i as f32) } else { 0.0 })
+        .collect();
+    (pieces, scores, types)
 }
 
 /// GPT-2's printable stand-in for a byte.
@@ -75,38 +144,65 @@ fn byte_char(b: u8) -> char {
 }
 
 impl TinyModel {
+    fn head_dim(&self) -> usize {
+        self.head_dim.unwrap_or(self.hidden / self.heads)
+    }
+
     /// Writes the model to `path` as GGUF.
     pub fn write(&self, path: &Path) -> candle_core::Result<()> {
-        let tokens = vocabulary();
         let mut rng = StdRng::seed_from_u64(self.seed);
         let arch = self.architecture.as_str();
         let key = |k: &str| format!("{arch}.{k}");
-        let meta: Vec<(String, Value)> = vec![
+        let head_dim = self.head_dim() as u32;
+        let mut meta: Vec<(String, Value)> = vec![
             ("general.architecture".into(), Value::String(arch.into())),
             ("general.name".into(), Value::String("tiny-test".into())),
             (
                 key("context_length"),
                 Value::U32(self.context_length as u32),
             ),
-            (key("embedding_length"), Value::U32(HIDDEN as u32)),
-            (key("block_count"), Value::U32(LAYERS as u32)),
-            (key("feed_forward_length"), Value::U32(FFN as u32)),
-            (key("attention.head_count"), Value::U32(HEADS as u32)),
-            (key("attention.head_count_kv"), Value::U32(KV_HEADS as u32)),
+            (key("embedding_length"), Value::U32(self.hidden as u32)),
+            (key("block_count"), Value::U32(self.layers as u32)),
+            (key("feed_forward_length"), Value::U32(self.ffn as u32)),
+            (key("attention.head_count"), Value::U32(self.heads as u32)),
+            (
+                key("attention.head_count_kv"),
+                Value::U32(self.kv_heads as u32),
+            ),
             (key("attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
             (key("rope.freq_base"), Value::F32(10_000.0)),
-            (
-                key("rope.dimension_count"),
-                Value::U32((HIDDEN / HEADS) as u32),
-            ),
-            (
-                key("attention.key_length"),
-                Value::U32((HIDDEN / HEADS) as u32),
-            ),
-            (
-                key("attention.value_length"),
-                Value::U32((HIDDEN / HEADS) as u32),
-            ),
+            (key("rope.dimension_count"), Value::U32(head_dim)),
+            (key("attention.key_length"), Value::U32(head_dim)),
+            (key("attention.value_length"), Value::U32(head_dim)),
+        ];
+        if let Some(w) = self.sliding_window {
+            meta.push((key("attention.sliding_window"), Value::U32(w as u32)));
+        } else if arch == "gemma3" {
+            // llama.cpp and candle need the key; a window as long as the context is none.
+            meta.push((
+                key("attention.sliding_window"),
+                Value::U32(self.context_length as u32),
+            ));
+        }
+        let n_tokens = match self.vocab {
+            TinyVocab::Bpe => self.bpe_metadata(&mut meta),
+            TinyVocab::SentencePiece => self.spm_metadata(&mut meta),
+        };
+        let mut tensors: Vec<(String, QTensor)> = Vec::new();
+        if crate::engine::SUPPORTED_ARCHITECTURES.contains(&arch) {
+            self.weights(&mut rng, n_tokens, &mut tensors)?;
+        }
+        let meta_refs: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let tensor_refs: Vec<(&str, &QTensor)> =
+            tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let mut file = std::fs::File::create(path)?;
+        gguf_file::write(&mut file, &meta_refs, &tensor_refs)
+    }
+
+    /// The byte-level BPE vocabulary's metadata; returns its size.
+    fn bpe_metadata(&self, meta: &mut Vec<(String, Value)>) -> usize {
+        let tokens = vocabulary();
+        meta.extend([
             ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
             ("tokenizer.ggml.pre".into(), Value::String("smollm".into())),
             (
@@ -140,16 +236,40 @@ impl TinyModel {
                 "tokenizer.chat_template".into(),
                 Value::String(CHATML.into()),
             ),
-        ];
-        let mut tensors: Vec<(String, QTensor)> = Vec::new();
-        if matches!(arch, "llama" | "qwen2" | "qwen3") {
-            self.weights(&mut rng, tokens.len(), &mut tensors)?;
-        }
-        let meta_refs: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        let tensor_refs: Vec<(&str, &QTensor)> =
-            tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        let mut file = std::fs::File::create(path)?;
-        gguf_file::write(&mut file, &meta_refs, &tensor_refs)
+        ]);
+        tokens.len()
+    }
+
+    /// The SentencePiece vocabulary's metadata; returns its size.
+    fn spm_metadata(&self, meta: &mut Vec<(String, Value)>) -> usize {
+        let (pieces, scores, types) = sentencepiece_vocabulary();
+        meta.extend([
+            ("tokenizer.ggml.model".into(), Value::String("llama".into())),
+            ("tokenizer.ggml.pre".into(), Value::String("default".into())),
+            (
+                "tokenizer.ggml.tokens".into(),
+                Value::Array(pieces.iter().map(|t| Value::String(t.clone())).collect()),
+            ),
+            (
+                "tokenizer.ggml.scores".into(),
+                Value::Array(scores.iter().map(|&s| Value::F32(s)).collect()),
+            ),
+            (
+                "tokenizer.ggml.token_type".into(),
+                Value::Array(types.iter().map(|&t| Value::I32(t)).collect()),
+            ),
+            ("tokenizer.ggml.bos_token_id".into(), Value::U32(2)),
+            (
+                "tokenizer.ggml.eos_token_id".into(),
+                Value::U32(self.eos_token_id),
+            ),
+            ("tokenizer.ggml.unknown_token_id".into(), Value::U32(3)),
+            ("tokenizer.ggml.padding_token_id".into(), Value::U32(0)),
+            ("tokenizer.ggml.add_bos_token".into(), Value::Bool(true)),
+            ("tokenizer.ggml.add_eos_token".into(), Value::Bool(false)),
+            ("tokenizer.ggml.add_space_prefix".into(), Value::Bool(false)),
+        ]);
+        pieces.len()
     }
 
     fn weights(
@@ -158,51 +278,59 @@ impl TinyModel {
         vocab: usize,
         out: &mut Vec<(String, QTensor)>,
     ) -> candle_core::Result<()> {
-        let head_dim = HIDDEN / HEADS;
+        let arch = self.architecture.as_str();
+        let (hidden, ffn, hd) = (self.hidden, self.ffn, self.head_dim());
+        let (qw, kvw) = (self.heads * hd, self.kv_heads * hd);
         let mut matrix = |name: String, rows: usize, cols: usize, scale: f32| {
             let t = random(rng, &[rows, cols], scale)?;
             out.push((name, QTensor::quantize(&t, self.dtype)?));
             candle_core::Result::Ok(())
         };
-        matrix("token_embd.weight".into(), vocab, HIDDEN, 1.0)?;
-        for l in 0..LAYERS {
+        matrix("token_embd.weight".into(), vocab, hidden, 1.0)?;
+        // Tied output for llama (as SmolLM2) and gemma3 (as every Gemma); the others have one.
+        if !matches!(arch, "llama" | "gemma3") {
+            matrix("output.weight".into(), vocab, hidden, 0.3)?;
+        }
+        for l in 0..self.layers {
             let p = format!("blk.{l}");
-            matrix(format!("{p}.attn_q.weight"), HIDDEN, HIDDEN, 0.3)?;
-            matrix(
-                format!("{p}.attn_k.weight"),
-                KV_HEADS * head_dim,
-                HIDDEN,
-                0.3,
-            )?;
-            matrix(
-                format!("{p}.attn_v.weight"),
-                KV_HEADS * head_dim,
-                HIDDEN,
-                0.3,
-            )?;
-            matrix(format!("{p}.attn_output.weight"), HIDDEN, HIDDEN, 0.3)?;
-            matrix(format!("{p}.ffn_gate.weight"), FFN, HIDDEN, 0.3)?;
-            matrix(format!("{p}.ffn_up.weight"), FFN, HIDDEN, 0.3)?;
-            matrix(format!("{p}.ffn_down.weight"), HIDDEN, FFN, 0.3)?;
+            if arch == "phi3" {
+                matrix(format!("{p}.attn_qkv.weight"), qw + 2 * kvw, hidden, 0.3)?;
+            } else {
+                matrix(format!("{p}.attn_q.weight"), qw, hidden, 0.3)?;
+                matrix(format!("{p}.attn_k.weight"), kvw, hidden, 0.3)?;
+                matrix(format!("{p}.attn_v.weight"), kvw, hidden, 0.3)?;
+            }
+            matrix(format!("{p}.attn_output.weight"), hidden, qw, 0.3)?;
+            if arch == "phi3" {
+                matrix(format!("{p}.ffn_up.weight"), 2 * ffn, hidden, 0.3)?;
+            } else {
+                matrix(format!("{p}.ffn_gate.weight"), ffn, hidden, 0.3)?;
+                matrix(format!("{p}.ffn_up.weight"), ffn, hidden, 0.3)?;
+            }
+            matrix(format!("{p}.ffn_down.weight"), hidden, ffn, 0.3)?;
         }
         let mut vector = |name: String, len: usize, base: f32, scale: f32| {
             let t = (random(rng, &[len], scale)? + base as f64)?;
             out.push((name, QTensor::quantize(&t, GgmlDType::F32)?));
             candle_core::Result::Ok(())
         };
-        vector("output_norm.weight".into(), HIDDEN, 1.0, 0.1)?;
-        for l in 0..LAYERS {
+        vector("output_norm.weight".into(), hidden, 1.0, 0.1)?;
+        for l in 0..self.layers {
             let p = format!("blk.{l}");
-            vector(format!("{p}.attn_norm.weight"), HIDDEN, 1.0, 0.1)?;
-            vector(format!("{p}.ffn_norm.weight"), HIDDEN, 1.0, 0.1)?;
-            if self.architecture == "qwen2" {
-                vector(format!("{p}.attn_q.bias"), HIDDEN, 0.0, 0.1)?;
-                vector(format!("{p}.attn_k.bias"), KV_HEADS * head_dim, 0.0, 0.1)?;
-                vector(format!("{p}.attn_v.bias"), KV_HEADS * head_dim, 0.0, 0.1)?;
+            vector(format!("{p}.attn_norm.weight"), hidden, 1.0, 0.1)?;
+            vector(format!("{p}.ffn_norm.weight"), hidden, 1.0, 0.1)?;
+            if arch == "qwen2" {
+                vector(format!("{p}.attn_q.bias"), qw, 0.0, 0.1)?;
+                vector(format!("{p}.attn_k.bias"), kvw, 0.0, 0.1)?;
+                vector(format!("{p}.attn_v.bias"), kvw, 0.0, 0.1)?;
             }
-            if self.architecture == "qwen3" {
-                vector(format!("{p}.attn_q_norm.weight"), head_dim, 1.0, 0.1)?;
-                vector(format!("{p}.attn_k_norm.weight"), head_dim, 1.0, 0.1)?;
+            if matches!(arch, "qwen3" | "gemma3") {
+                vector(format!("{p}.attn_q_norm.weight"), hd, 1.0, 0.1)?;
+                vector(format!("{p}.attn_k_norm.weight"), hd, 1.0, 0.1)?;
+            }
+            if arch == "gemma3" {
+                vector(format!("{p}.post_attention_norm.weight"), hidden, 1.0, 0.1)?;
+                vector(format!("{p}.post_ffw_norm.weight"), hidden, 1.0, 0.1)?;
             }
         }
         Ok(())
