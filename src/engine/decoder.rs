@@ -1,6 +1,6 @@
 //! The interface between the generation loop and a model: prefill a prompt for N sequences,
 //! step them together, drop or fork sequences, score a text. Implemented by our batched
-//! llama forward (`llama`) and by candle's stock one-sequence models (`stock`).
+//! forward pass (`llama`), for every supported family.
 
 use super::error::Result;
 

@@ -83,6 +83,10 @@ pub struct TinyModel {
     pub head_dim: Option<usize>,
     /// `{arch}.attention.sliding_window`, for the families that use one.
     pub sliding_window: Option<usize>,
+    /// Scale weights as trained models have them (each matrix by `1/sqrt(input width)`, so
+    /// activations stay near unit size and logits spread over a few nats) instead of the
+    /// historical fixed 0.3, whose sharp logits amplify any rounding (for parity tests).
+    pub calm: bool,
 }
 
 impl Default for TinyModel {
@@ -101,6 +105,7 @@ impl Default for TinyModel {
             kv_heads: 2,
             head_dim: None,
             sliding_window: None,
+            calm: false,
         }
     }
 }
@@ -281,7 +286,19 @@ impl TinyModel {
         let arch = self.architecture.as_str();
         let (hidden, ffn, hd) = (self.hidden, self.ffn, self.head_dim());
         let (qw, kvw) = (self.heads * hd, self.kv_heads * hd);
+        let calm = self.calm;
         let mut matrix = |name: String, rows: usize, cols: usize, scale: f32| {
+            let scale = if calm {
+                // Embeddings and the output: logits of a few nats either way.
+                let gain = if name.starts_with("token_embd") || name.starts_with("output") {
+                    3.0
+                } else {
+                    1.0
+                };
+                gain / (cols as f32).sqrt()
+            } else {
+                scale
+            };
             let t = random(rng, &[rows, cols], scale)?;
             out.push((name, QTensor::quantize(&t, self.dtype)?));
             candle_core::Result::Ok(())
