@@ -315,3 +315,117 @@ fn gemma3_sliding_window_layers_match_llama_cpp_past_the_window() {
         "the window changed nothing: {mean}"
     );
 }
+
+/// The error loading `path` gives (it must not load, and must not panic).
+fn load_error(path: &Path) -> String {
+    let spec = LocalModelSpec {
+        model: Some(path.to_path_buf()),
+        ..LocalModelSpec::default()
+    };
+    match LocalModel::load(&spec, &mut |_, _| {}) {
+        Ok(_) => panic!("{} loaded", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Rewrites the GGUF file at `from` into `to`, after `edit` has changed its metadata.
+fn rewrite(
+    from: &Path,
+    to: &Path,
+    edit: impl FnOnce(&mut Vec<(String, gguf_file::Value)>, &mut Vec<(String, QTensor)>),
+) {
+    let mut file = std::fs::File::open(from).expect("open");
+    let ct = Content::read(&mut file).expect("read");
+    let mut tensors: Vec<(String, QTensor)> = ct
+        .tensor_infos
+        .keys()
+        .map(|n| {
+            let t = ct.tensor(&mut file, n, &Device::Cpu).expect("tensor");
+            (n.clone(), t)
+        })
+        .collect();
+    let mut meta: Vec<(String, gguf_file::Value)> = ct.metadata.clone().into_iter().collect();
+    edit(&mut meta, &mut tensors);
+    let meta_refs: Vec<(&str, &gguf_file::Value)> =
+        meta.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut out = std::fs::File::create(to).expect("create");
+    gguf_file::write(&mut out, &meta_refs, &refs).expect("write");
+}
+
+#[test]
+fn bad_model_files_give_errors_that_name_the_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = write(dir.path(), "good", &tiny("gemma3", GgmlDType::Q8_0));
+    let bytes = std::fs::read(&good).expect("read");
+
+    // Truncated, in the header and in the weights.
+    for keep in [100, bytes.len() * 2 / 3] {
+        let path = dir.path().join(format!("cut-{keep}.gguf"));
+        std::fs::write(&path, &bytes[..keep]).expect("write");
+        let e = load_error(&path);
+        assert!(e.contains(&path.display().to_string()), "{e}");
+        assert!(
+            e.contains("not a readable GGUF") || e.contains("truncated") || e.contains("fill"),
+            "truncated at {keep}: {e}"
+        );
+    }
+
+    // An architecture we do not run names the ones we do.
+    let path = write(
+        dir.path(),
+        "mamba",
+        &TinyModel {
+            architecture: "mamba".into(),
+            ..TinyModel::default()
+        },
+    );
+    let e = load_error(&path);
+    assert!(e.contains("mamba") && e.contains("gemma3, phi3"), "{e}");
+
+    // A tensor type no one knows (the type field of the first tensor's info set to 99).
+    let name = b"token_embd.weight";
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("tensor info");
+    let mut odd = bytes.clone();
+    let dims = u32::from_le_bytes(odd[at + name.len()..][..4].try_into().expect("4")) as usize;
+    let type_at = at + name.len() + 4 + 8 * dims;
+    odd[type_at..type_at + 4].copy_from_slice(&99u32.to_le_bytes());
+    let path = dir.path().join("odd-type.gguf");
+    std::fs::write(&path, &odd).expect("write");
+    let e = load_error(&path);
+    assert!(e.contains("99"), "unknown tensor type: {e}");
+
+    // Missing tokenizer keys: the vocabulary, then the SentencePiece scores.
+    for key in ["tokenizer.ggml.tokens", "tokenizer.ggml.scores"] {
+        let path = dir.path().join(format!("no-{key}.gguf"));
+        rewrite(&good, &path, |meta, _| meta.retain(|(k, _)| k != key));
+        let e = load_error(&path);
+        assert!(e.contains(key), "missing {key}: {e}");
+    }
+
+    // Tensors that do not have the shapes the metadata promises.
+    let path = dir.path().join("wide.gguf");
+    rewrite(&good, &path, |meta, _| {
+        for (k, v) in meta.iter_mut() {
+            if k == "gemma3.feed_forward_length" {
+                *v = gguf_file::Value::U32(96);
+            }
+        }
+    });
+    let e = load_error(&path);
+    assert!(e.contains("ffn") && e.contains("expected"), "shapes: {e}");
+
+    // A missing tensor is named.
+    let path = dir.path().join("no-norm.gguf");
+    rewrite(&good, &path, |_, tensors| {
+        tensors.retain(|(n, _)| n != "blk.1.post_ffw_norm.weight")
+    });
+    let e = load_error(&path);
+    assert!(
+        e.contains("blk.1.post_ffw_norm.weight"),
+        "missing tensor: {e}"
+    );
+}

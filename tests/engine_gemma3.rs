@@ -85,7 +85,10 @@ fn greedy_continuations_equal_llama_cpps_up_to_a_recorded_near_tie() {
     let cases: GreedyCases = data("gemma3_greedy.json");
     for case in &cases.cases {
         assert_eq!(
-            model.tokenizer().encode_prompt(&case.prompt).expect("encode"),
+            model
+                .tokenizer()
+                .encode_prompt(&case.prompt)
+                .expect("encode"),
             case.prompt_ids
         );
         let params = SamplingParams {

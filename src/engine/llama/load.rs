@@ -105,7 +105,12 @@ impl<R: Read + Seek> WeightReader<'_, R> {
                 message: format!("it has no tensor {name}, which its architecture needs"),
             });
         }
-        Ok(self.ct.tensor(self.reader, name, &Device::Cpu)?)
+        self.ct
+            .tensor(self.reader, name, &Device::Cpu)
+            .map_err(|e| EngineError::BadGguf {
+                path: self.path.to_path_buf(),
+                message: format!("cannot read tensor {name}: {e}"),
+            })
     }
 
     fn source(&mut self, name: &str) -> Result<Source> {
@@ -149,10 +154,11 @@ impl<R: Read + Seek> WeightReader<'_, R> {
         self.ct.tensor_infos.contains_key(name)
     }
 
-    /// The vector `name`, if the file has it.
-    fn optional_vector(&mut self, name: &str) -> Result<Option<Vec<f32>>> {
-        if self.has(name) {
-            self.vector(name).map(Some)
+    /// The per-layer vector `blk.{layer}.{suffix}`, if the file's first layer has one (then
+    /// every layer must: a file missing it in one layer is broken, not another model).
+    fn optional_vector(&mut self, layer: usize, suffix: &str) -> Result<Option<Vec<f32>>> {
+        if self.has(&format!("blk.0.{suffix}")) {
+            self.vector(&format!("blk.{layer}.{suffix}")).map(Some)
         } else {
             Ok(None)
         }
@@ -240,6 +246,7 @@ impl LlamaModel {
         progress: &mut dyn FnMut(f32),
     ) -> Result<LlamaModel> {
         let config = LlamaConfig::from_gguf(path, ct)?;
+        check_length(path, ct, reader)?;
         let f32_bytes: usize = ct
             .tensor_infos
             .values()
@@ -278,9 +285,12 @@ impl LlamaModel {
                 format!("{p}.attn_k.bias"),
                 format!("{p}.attn_v.bias"),
             ];
-            let qkv_bias = if w.has(&format!("{p}.attn_qkv.bias")) {
+            let qkv_bias = if w.has("blk.0.attn_qkv.bias") {
                 Some(w.vector(&format!("{p}.attn_qkv.bias"))?)
-            } else if bias_names.iter().any(|n| w.has(n)) {
+            } else if ["q", "k", "v"]
+                .iter()
+                .any(|x| w.has(&format!("blk.0.attn_{x}.bias")))
+            {
                 let mut bias = Vec::with_capacity(config.qkv_width());
                 for n in &bias_names {
                     bias.extend(w.vector(n)?);
@@ -302,14 +312,14 @@ impl LlamaModel {
                 attn_norm: w.vector(&format!("{p}.attn_norm.weight"))?,
                 qkv,
                 qkv_bias,
-                q_norm: w.optional_vector(&format!("{p}.attn_q_norm.weight"))?,
-                k_norm: w.optional_vector(&format!("{p}.attn_k_norm.weight"))?,
+                q_norm: w.optional_vector(i, "attn_q_norm.weight")?,
+                k_norm: w.optional_vector(i, "attn_k_norm.weight")?,
                 wo: w.matrix(&format!("{p}.attn_output.weight"))?,
-                post_attn_norm: w.optional_vector(&format!("{p}.post_attention_norm.weight"))?,
+                post_attn_norm: w.optional_vector(i, "post_attention_norm.weight")?,
                 ffn_norm: w.vector(&format!("{p}.ffn_norm.weight"))?,
                 gate_up,
                 down: w.matrix(&format!("{p}.ffn_down.weight"))?,
-                post_ffn_norm: w.optional_vector(&format!("{p}.post_ffw_norm.weight"))?,
+                post_ffn_norm: w.optional_vector(i, "post_ffw_norm.weight")?,
                 rope: usize::from(windowed && window_base.is_some()),
             });
             progress((i + 1) as f32 / config.n_layer as f32);
@@ -342,6 +352,33 @@ impl LlamaModel {
             ropes,
         })
     }
+}
+
+/// Every tensor must lie inside the file: a download cut short is named as such, before any
+/// weight is read.
+fn check_length<R: Seek>(path: &Path, ct: &Content, reader: &mut R) -> Result<()> {
+    let len = reader
+        .seek(std::io::SeekFrom::End(0))
+        .map_err(|e| EngineError::io(path, e))?;
+    let needed = ct
+        .tensor_infos
+        .values()
+        .map(|t| {
+            let bytes = t.shape.elem_count() / t.ggml_dtype.block_size() * t.ggml_dtype.type_size();
+            ct.tensor_data_offset + t.offset + bytes as u64
+        })
+        .max()
+        .unwrap_or(0);
+    if needed > len {
+        return Err(EngineError::BadGguf {
+            path: path.to_path_buf(),
+            message: format!(
+                "it is truncated: its tensors need {needed} bytes and it has {len}; fetch or \
+                 copy it again"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The matrices must have the shapes the metadata promises, or the kernels would read out of
