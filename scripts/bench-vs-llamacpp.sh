@@ -6,6 +6,7 @@
 #
 #   scripts/bench-vs-llamacpp.sh            # session and engine benchmarks
 #   scripts/bench-vs-llamacpp.sh session    # only the loom session
+#   TLOOM_BENCH_MODEL=gemma3-270m scripts/bench-vs-llamacpp.sh   # another built-in model
 #
 # Builds tloom in release mode, fetches the default model (tloom model fetch) and reuses the
 # llama-cpp-python venv of scripts/start-test-server.sh (built there on first use, minutes).
@@ -18,8 +19,9 @@ log() { echo "bench-vs-llamacpp: $*" >&2; }
 
 cargo build --release --quiet
 tloom=target/release/tloom
-model="$("$tloom" model fetch 2>/dev/null | tail -n 1)"
-[[ -f "$model" ]] || { log "could not fetch the default model"; exit 1; }
+model="$("$tloom" model fetch ${TLOOM_BENCH_MODEL:-} 2>/dev/null | tail -n 1)"
+[[ -f "$model" ]] || { log "could not fetch the model ${TLOOM_BENCH_MODEL:-(default)}"; exit 1; }
+log "model: $model"
 scripts/start-test-server.sh install
 cache_root="${TLOOM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tloom}"
 python="${TLOOM_LLAMA_VENV:-$cache_root/venvs/llama-server}/bin/python"
@@ -28,7 +30,7 @@ trap 'rm -rf "$out"' EXIT
 
 if [[ "$what" == all || "$what" == session ]]; then
     log "loom session: tloom"
-    "$tloom" --threads "$threads" bench loom-session --json >"$out/tloom-session.json"
+    "$tloom" --threads "$threads" bench loom-session --model "$model" --json >"$out/tloom-session.json"
     log "loom session: llama.cpp, prefix reuse"
     "$python" scripts/bench-llamacpp.py "$model" --threads "$threads" --session --json \
         >"$out/llamacpp-session.json"
@@ -38,7 +40,7 @@ if [[ "$what" == all || "$what" == session ]]; then
 fi
 if [[ "$what" == all || "$what" == engine ]]; then
     log "engine: tloom"
-    "$tloom" --threads "$threads" bench engine --json >"$out/tloom-engine.json"
+    "$tloom" --threads "$threads" bench engine --model "$model" --json >"$out/tloom-engine.json"
     log "engine: llama.cpp"
     "$python" scripts/bench-llamacpp.py "$model" --threads "$threads" --json \
         >"$out/llamacpp-engine.json"

@@ -237,7 +237,6 @@ impl LlamaModel {
         let c = &self.config;
         let (hd, qw, kvw) = (c.head_dim, c.q_width(), c.n_kv_head * c.head_dim);
         let kv = c.kv_shape();
-        let half = c.rope_dim / 2;
         let table = &self.ropes[layer.rope];
         let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
         for (r, &(s, pos)) in rows.iter().enumerate() {
@@ -273,8 +272,8 @@ impl LlamaModel {
                 vecmath::rms_norm(self.isa, head, w, c.eps, normed);
                 head.copy_from_slice(normed);
             }
-            let cos = &table.cos[pos * half..(pos + 1) * half];
-            let sin = &table.sin[pos * half..(pos + 1) * half];
+            let (mut cos_buf, mut sin_buf) = ([0f32; 256], [0f32; 256]);
+            let (cos, sin) = table.angles(pos, &mut cos_buf, &mut sin_buf);
             let (rotated, rest) = head.split_at_mut(c.rope_dim);
             match c.family.rope {
                 RopeStyle::Pairs => vecmath::rope(self.isa, rotated, cos, sin, scale),

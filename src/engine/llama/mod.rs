@@ -202,10 +202,40 @@ pub struct LlamaModel {
     ropes: Vec<RopeTable>,
 }
 
-/// Per position, the cosines and sines of the rotary angles (`rope_dim / 2` each).
+/// Per position, the cosines and sines of the rotary angles (`rope_dim / 2` each), kept for
+/// the first `TABLE_POSITIONS` positions; later ones are computed when needed (a 32k-context
+/// model with two rope bases would otherwise hold 67 MB of tables).
 struct RopeTable {
+    inv_freq: Vec<f64>,
     cos: Vec<f32>,
     sin: Vec<f32>,
+}
+
+/// Positions whose rotary angles are tabled.
+const TABLE_POSITIONS: usize = 8192;
+
+impl RopeTable {
+    /// The cosines and sines for `pos`, from the table or computed into `cos`/`sin`.
+    fn angles<'a>(
+        &'a self,
+        pos: usize,
+        cos: &'a mut [f32; 256],
+        sin: &'a mut [f32; 256],
+    ) -> (&'a [f32], &'a [f32]) {
+        let half = self.inv_freq.len();
+        if (pos + 1) * half <= self.cos.len() {
+            return (
+                &self.cos[pos * half..(pos + 1) * half],
+                &self.sin[pos * half..(pos + 1) * half],
+            );
+        }
+        for (i, f) in self.inv_freq.iter().enumerate() {
+            let angle = pos as f64 * f;
+            cos[i] = angle.cos() as f32;
+            sin[i] = angle.sin() as f32;
+        }
+        (&cos[..half], &sin[..half])
+    }
 }
 
 impl LlamaModel {
@@ -229,8 +259,7 @@ impl LlamaModel {
     }
 }
 
-/// Cosine and sine tables for every position below `context`, for rope base `theta` and
-/// positions divided by `scale`.
+/// The rotary table for rope base `theta` and positions divided by `scale`.
 fn rope_table(c: &LlamaConfig, theta: f32, scale: f32, freq_factors: Option<&[f32]>) -> RopeTable {
     let half = c.rope_dim / 2;
     let inv_freq: Vec<f64> = (0..half)
@@ -242,14 +271,15 @@ fn rope_table(c: &LlamaConfig, theta: f32, scale: f32, freq_factors: Option<&[f3
                 / scale as f64
         })
         .collect();
-    let mut cos = Vec::with_capacity(c.context_length * half);
-    let mut sin = Vec::with_capacity(c.context_length * half);
-    for pos in 0..c.context_length {
+    let positions = c.context_length.min(TABLE_POSITIONS);
+    let mut cos = Vec::with_capacity(positions * half);
+    let mut sin = Vec::with_capacity(positions * half);
+    for pos in 0..positions {
         for f in &inv_freq {
             let angle = pos as f64 * f;
             cos.push(angle.cos() as f32);
             sin.push(angle.sin() as f32);
         }
     }
-    RopeTable { cos, sin }
+    RopeTable { inv_freq, cos, sin }
 }
