@@ -46,9 +46,9 @@ pub struct TextTokenizer {
 #[derive(Clone)]
 enum Vocabulary {
     /// Byte-level BPE or a `tokenizer.json`, through the `tokenizers` crate.
-    Hf(Tokenizer),
+    Hf(Box<Tokenizer>),
     /// SentencePiece from GGUF metadata, as llama.cpp tokenizes it.
-    Spm(SpmTokenizer),
+    Spm(Box<SpmTokenizer>),
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -141,7 +141,7 @@ impl TextTokenizer {
             .collect();
         let ids = SpecialIds::from_gguf(ct);
         Ok(TextTokenizer {
-            inner: Vocabulary::Hf(inner),
+            inner: Vocabulary::Hf(Box::new(inner)),
             token_bytes,
             bos: ids.bos,
             add_bos: ids.add_bos,
@@ -193,7 +193,7 @@ impl TextTokenizer {
             .collect();
         let ids = SpecialIds::from_gguf(ct);
         Ok(TextTokenizer {
-            inner: Vocabulary::Spm(spm),
+            inner: Vocabulary::Spm(Box::new(spm)),
             token_bytes,
             bos: ids.bos,
             add_bos: ids.add_bos,
@@ -234,7 +234,7 @@ impl TextTokenizer {
             ids.eos
         };
         Ok(TextTokenizer {
-            inner: Vocabulary::Hf(inner),
+            inner: Vocabulary::Hf(Box::new(inner)),
             token_bytes,
             bos: ids.bos,
             add_bos: ids.add_bos,

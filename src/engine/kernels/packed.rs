@@ -307,7 +307,11 @@ pub fn q4_k_block(raw: &[u8], sub: usize) -> SourceBlock {
     let bytes = &raw[16 + 32 * (sub / 2)..16 + 32 * (sub / 2 + 1)];
     let mut q = [0u8; BLOCK];
     for (o, &b) in q.iter_mut().zip(bytes) {
-        *o = if sub % 2 == 0 { b & 0x0F } else { b >> 4 };
+        *o = if sub.is_multiple_of(2) {
+            b & 0x0F
+        } else {
+            b >> 4
+        };
     }
     SourceBlock::Affine4 {
         d: f16::from_f32(d * scale as f32),

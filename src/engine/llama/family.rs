@@ -131,7 +131,7 @@ impl Family {
         match self.window_layers {
             WindowLayers::None => false,
             WindowLayers::All => true,
-            WindowLayers::AllButEvery(n) => (l + 1) % n != 0,
+            WindowLayers::AllButEvery(n) => !(l + 1).is_multiple_of(n),
         }
     }
 }
