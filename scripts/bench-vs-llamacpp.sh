@@ -7,6 +7,8 @@
 #   scripts/bench-vs-llamacpp.sh            # session and engine benchmarks
 #   scripts/bench-vs-llamacpp.sh session    # only the loom session
 #   TLOOM_BENCH_MODEL=gemma3-270m scripts/bench-vs-llamacpp.sh   # another built-in model
+#   scripts/bench-vs-llamacpp.sh shapes     # loom sessions on the bigger random-weight
+#                                           # shapes (tloom bench shape-file), with ratios
 #
 # Builds tloom in release mode, fetches the default model (tloom model fetch) and reuses the
 # llama-cpp-python venv of scripts/start-test-server.sh (built there on first use, minutes).
@@ -19,14 +21,36 @@ log() { echo "bench-vs-llamacpp: $*" >&2; }
 
 cargo build --release --quiet
 tloom=target/release/tloom
-model="$("$tloom" model fetch ${TLOOM_BENCH_MODEL:-} 2>/dev/null | tail -n 1)"
-[[ -f "$model" ]] || { log "could not fetch the model ${TLOOM_BENCH_MODEL:-(default)}"; exit 1; }
-log "model: $model"
 scripts/start-test-server.sh install
 cache_root="${TLOOM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tloom}"
 python="${TLOOM_LLAMA_VENV:-$cache_root/venvs/llama-server}/bin/python"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
+
+if [[ "$what" == shapes ]]; then
+    for shape in ${TLOOM_BENCH_SHAPES:-llama3-1b qwen3-4b}; do
+        file="$("$tloom" bench shape-file --shape "$shape" | tail -n 1)"
+        log "$shape: tloom"
+        "$tloom" --threads "$threads" bench loom-session --model "$file" --json >"$out/tloom-$shape.json"
+        log "$shape: llama.cpp"
+        "$python" scripts/bench-llamacpp.py "$file" --threads "$threads" --session --json \
+            >"$out/llamacpp-$shape.json"
+        python3 - "$shape" "$out/tloom-$shape.json" "$out/llamacpp-$shape.json" <<'PY'
+import json, sys
+name, t, l = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+print(f"{name}: loom session wall {t['wall_s']:.2f} s vs {l['wall_s']:.2f} s, ratio "
+      f"{t['wall_s'] / l['wall_s']:.2f}; worst cached first token {max(t['ttft_ms'][1:]):.0f} vs "
+      f"{max(l['ttft_ms'][1:]):.0f} ms; decode {t['decode_tok_s']:.1f} vs {l['decode_tok_s']:.1f} "
+      f"tok/s; peak RSS {t['peak_rss_mb']:.0f} vs {l['peak_rss_mb']:.0f} MB")
+print(json.dumps({"tloom": t, "llama.cpp": l}))
+PY
+    done
+    exit 0
+fi
+
+model="$("$tloom" model fetch ${TLOOM_BENCH_MODEL:-} 2>/dev/null | tail -n 1)"
+[[ -f "$model" ]] || { log "could not fetch the model ${TLOOM_BENCH_MODEL:-(default)}"; exit 1; }
+log "model: $model"
 
 if [[ "$what" == all || "$what" == session ]]; then
     log "loom session: tloom"

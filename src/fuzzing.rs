@@ -80,3 +80,29 @@ pub fn config(data: &[u8]) {
         );
     }
 }
+
+/// A GGUF file's header and what we build from it without weights: its summary, its
+/// tokenizer and the forward pass's configuration. Each is built or refused, never a panic.
+pub fn gguf_header(data: &[u8]) {
+    use crate::engine::gguf_info::{GgufInfo, meta_str, parse_header};
+    use crate::engine::llama::LlamaConfig;
+    use crate::engine::tokenizer::TextTokenizer;
+    let path = Path::new("fuzz.gguf");
+    let mut reader = std::io::Cursor::new(data);
+    let Ok(ct) = parse_header(path, &mut reader, data.len() as u64) else {
+        return;
+    };
+    let _ = GgufInfo::from_content(path, data.len() as u64, &ct);
+    let _ = LlamaConfig::from_gguf(path, &ct);
+    let tokenizer = match meta_str(&ct, "tokenizer.ggml.model") {
+        Some("gpt2") => TextTokenizer::from_gguf(&ct),
+        Some("llama") => TextTokenizer::from_gguf_sentencepiece(&ct),
+        _ => return,
+    };
+    if let Ok(t) = tokenizer {
+        let text = "Hello, world! <|im_start|> <bos>\n\n 123 é 日本";
+        if let Ok(ids) = t.encode(text) {
+            let _ = t.decode(&ids);
+        }
+    }
+}

@@ -12,6 +12,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("importers", tloom::fuzzing::importers),
     ("sse_stream", tloom::fuzzing::sse_stream),
     ("config", tloom::fuzzing::config),
+    ("gguf_header", tloom::fuzzing::gguf_header),
 ];
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {

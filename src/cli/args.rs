@@ -455,7 +455,7 @@ pub struct SamplingArgs {
     pub stop: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchKind {
     /// Load, save, path text and search on a 100,000-node tree.
     Tree,
@@ -467,6 +467,9 @@ pub enum BenchKind {
     Ui,
     /// The engine's CPU kernels alone (matmuls, attention) at the default model's shapes.
     Kernels,
+    /// Write (once) and print the path of a bigger model with random weights: --shape
+    /// llama3-1b or qwen3-4b.
+    ShapeFile,
 }
 
 #[derive(Debug, Args)]
@@ -478,6 +481,10 @@ pub struct BenchArgs {
     /// Repetitions for the engine benchmark (medians are reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Run on a model of this shape with random Q4_K_M weights (llama3-1b, qwen3-4b),
+    /// written into the cache on first use, instead of --model.
+    #[arg(long, conflicts_with = "model")]
+    pub shape: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -2,7 +2,7 @@
 
 use super::args::{BenchArgs, BenchKind, ModelArgs, ModelCommand, SamplingArgs};
 use super::error::{CliError, CliResult, code};
-use super::{bench, bench_kernels, bench_session, bench_tree, bench_ui, model};
+use super::{bench, bench_kernels, bench_session, bench_shapes, bench_tree, bench_ui, model};
 use crate::engine::SamplingParams;
 use crate::engine::local::{LocalModel, LocalModelSpec};
 
@@ -79,8 +79,24 @@ pub fn model_command(command: ModelCommand, threads: Option<usize>) -> CliResult
     Ok(())
 }
 
-pub fn bench_command(args: BenchArgs, threads: Option<usize>) -> CliResult {
+pub fn bench_command(mut args: BenchArgs, threads: Option<usize>) -> CliResult {
+    if let Some(name) = &args.shape {
+        let shape = bench_shapes::shape(name).map_err(failed(code::USAGE))?;
+        let path = bench_shapes::file(&shape, &mut |step| eprintln!("{step}"))
+            .map_err(failed(code::FAILURE))?;
+        if args.kind == BenchKind::ShapeFile {
+            println!("{}", path.display());
+            return Ok(());
+        }
+        args.model.model = Some(path);
+    }
     match args.kind {
+        BenchKind::ShapeFile => {
+            return Err(CliError::new(
+                code::USAGE,
+                "bench shape-file needs --shape NAME (llama3-1b, qwen3-4b)".to_string(),
+            ));
+        }
         BenchKind::Tree => bench_tree::run(args.json),
         BenchKind::Ui => bench_ui::run(args.json),
         BenchKind::Kernels => {

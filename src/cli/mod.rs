@@ -4,6 +4,7 @@ pub mod args;
 pub mod bench;
 pub mod bench_kernels;
 pub mod bench_session;
+pub mod bench_shapes;
 pub mod bench_tree;
 mod bench_ui;
 mod convert_cmds;

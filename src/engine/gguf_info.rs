@@ -45,12 +45,28 @@ pub struct GgufInfo {
 /// Opens and parses the header of a GGUF file.
 pub fn read_content(path: &Path) -> Result<(Content, File)> {
     let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
+    let len = file.metadata().map_err(|e| EngineError::io(path, e))?.len();
     let mut reader = BufReader::new(file);
-    let content = Content::read(&mut reader).map_err(|e| EngineError::BadGguf {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let content = parse_header(path, &mut reader, len)?;
     Ok((content, reader.into_inner()))
+}
+
+/// Parses a GGUF header of a file of `len` bytes from the start of `reader`: first our own
+/// walk for what could crash candle's parser (`gguf_check`), then candle's.
+pub fn parse_header<R: std::io::Read + std::io::Seek>(
+    path: &Path,
+    reader: &mut R,
+    len: u64,
+) -> Result<Content> {
+    let bad = |message: String| EngineError::BadGguf {
+        path: path.to_path_buf(),
+        message,
+    };
+    super::gguf_check::check_header(reader, len).map_err(bad)?;
+    reader
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| EngineError::io(path, e))?;
+    Content::read(reader).map_err(|e| bad(e.to_string()))
 }
 
 impl GgufInfo {
@@ -75,10 +91,11 @@ impl GgufInfo {
         for info in ct.tensor_infos.values() {
             let dtype = format!("{:?}", info.ggml_dtype).to_uppercase();
             let elems = info.shape.elem_count();
-            parameters += elems as u64;
+            parameters = parameters.saturating_add(elems as u64);
             *tensor_types.entry(dtype.clone()).or_insert(0) += 1;
             let bytes = elems / info.ggml_dtype.block_size() * info.ggml_dtype.type_size();
-            *bytes_per_type.entry(dtype).or_insert(0) += bytes;
+            let total = bytes_per_type.entry(dtype).or_insert(0);
+            *total = total.saturating_add(bytes);
         }
         let quantization = bytes_per_type
             .iter()

@@ -7,6 +7,7 @@ pub mod decoder;
 pub mod error;
 pub mod explore;
 pub mod generate;
+pub mod gguf_check;
 pub mod gguf_info;
 pub mod http;
 pub mod kernels;

@@ -87,6 +87,14 @@ pub struct TinyModel {
     /// activations stay near unit size and logits spread over a few nats) instead of the
     /// historical fixed 0.3, whose sharp logits amplify any rounding (for parity tests).
     pub calm: bool,
+    /// Plain tokens added after the vocabulary (`<x0>`, `<x1>`, ...), for the output layer
+    /// of a real model's size.
+    pub extra_tokens: usize,
+    /// Whether the output reuses the embeddings (None: as the family's small models do).
+    pub tied: Option<bool>,
+    /// Store the embeddings, the output and the value and down projections of every other
+    /// layer in Q6_K and the rest in `dtype`, as llama.cpp's Q4_K_M files do.
+    pub k_quant_mix: bool,
 }
 
 impl Default for TinyModel {
@@ -106,6 +114,9 @@ impl Default for TinyModel {
             head_dim: None,
             sliding_window: None,
             calm: false,
+            extra_tokens: 0,
+            tied: None,
+            k_quant_mix: false,
         }
     }
 }
@@ -206,7 +217,8 @@ impl TinyModel {
 
     /// The byte-level BPE vocabulary's metadata; returns its size.
     fn bpe_metadata(&self, meta: &mut Vec<(String, Value)>) -> usize {
-        let tokens = vocabulary();
+        let mut tokens = vocabulary();
+        tokens.extend((0..self.extra_tokens).map(|i| format!("<x{i}>")));
         meta.extend([
             ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
             ("tokenizer.ggml.pre".into(), Value::String("smollm".into())),
@@ -247,7 +259,12 @@ impl TinyModel {
 
     /// The SentencePiece vocabulary's metadata; returns its size.
     fn spm_metadata(&self, meta: &mut Vec<(String, Value)>) -> usize {
-        let (pieces, scores, types) = sentencepiece_vocabulary();
+        let (mut pieces, mut scores, mut types) = sentencepiece_vocabulary();
+        for i in 0..self.extra_tokens {
+            pieces.push(format!("<x{i}>"));
+            scores.push(-1e6);
+            types.push(1);
+        }
         meta.extend([
             ("tokenizer.ggml.model".into(), Value::String("llama".into())),
             ("tokenizer.ggml.pre".into(), Value::String("default".into())),
@@ -287,7 +304,14 @@ impl TinyModel {
         let (hidden, ffn, hd) = (self.hidden, self.ffn, self.head_dim());
         let (qw, kvw) = (self.heads * hd, self.kv_heads * hd);
         let calm = self.calm;
+        let mix = self.k_quant_mix;
         let mut matrix = |name: String, rows: usize, cols: usize, scale: f32| {
+            let six_bits = mix
+                && (name.starts_with("token_embd")
+                    || name.starts_with("output")
+                    || ((name.contains("attn_v") || name.contains("ffn_down"))
+                        && layer_of(&name).is_some_and(|l| l % 2 == 0)));
+            let dtype = if six_bits { GgmlDType::Q6K } else { self.dtype };
             let scale = if calm {
                 // Embeddings and the output: logits of a few nats either way.
                 let gain = if name.starts_with("token_embd") || name.starts_with("output") {
@@ -300,12 +324,12 @@ impl TinyModel {
                 scale
             };
             let t = random(rng, &[rows, cols], scale)?;
-            out.push((name, QTensor::quantize(&t, self.dtype)?));
+            out.push((name, QTensor::quantize(&t, dtype)?));
             candle_core::Result::Ok(())
         };
         matrix("token_embd.weight".into(), vocab, hidden, 1.0)?;
         // Tied output for llama (as SmolLM2) and gemma3 (as every Gemma); the others have one.
-        if !matches!(arch, "llama" | "gemma3") {
+        if !self.tied.unwrap_or(matches!(arch, "llama" | "gemma3")) {
             matrix("output.weight".into(), vocab, hidden, 0.3)?;
         }
         for l in 0..self.layers {
@@ -352,6 +376,11 @@ impl TinyModel {
         }
         Ok(())
     }
+}
+
+/// The layer of a `blk.N.*` tensor name.
+fn layer_of(name: &str) -> Option<usize> {
+    name.strip_prefix("blk.")?.split('.').next()?.parse().ok()
 }
 
 fn random(rng: &mut StdRng, shape: &[usize], scale: f32) -> candle_core::Result<Tensor> {

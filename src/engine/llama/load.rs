@@ -251,7 +251,7 @@ impl LlamaModel {
             .tensor_infos
             .values()
             .map(|t| t.shape.elem_count() * 4)
-            .sum();
+            .fold(0, usize::saturating_add);
         let mut w = WeightReader {
             path,
             ct,
@@ -365,7 +365,9 @@ fn check_length<R: Seek>(path: &Path, ct: &Content, reader: &mut R) -> Result<()
         .values()
         .map(|t| {
             let bytes = t.shape.elem_count() / t.ggml_dtype.block_size() * t.ggml_dtype.type_size();
-            ct.tensor_data_offset + t.offset + bytes as u64
+            ct.tensor_data_offset
+                .saturating_add(t.offset)
+                .saturating_add(bytes as u64)
         })
         .max()
         .unwrap_or(0);
