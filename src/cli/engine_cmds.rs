@@ -91,12 +91,10 @@ pub fn bench_command(mut args: BenchArgs, threads: Option<usize>) -> CliResult {
         args.model.model = Some(path);
     }
     match args.kind {
-        BenchKind::ShapeFile => {
-            return Err(CliError::new(
-                code::USAGE,
-                "bench shape-file needs --shape NAME (llama3-1b, qwen3-4b)".to_string(),
-            ));
-        }
+        BenchKind::ShapeFile => Err(CliError::new(
+            code::USAGE,
+            "bench shape-file needs --shape NAME (llama3-1b, qwen3-4b)".to_string(),
+        )),
         BenchKind::Tree => bench_tree::run(args.json),
         BenchKind::Ui => bench_ui::run(args.json),
         BenchKind::Kernels => {
