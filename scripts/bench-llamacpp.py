@@ -98,12 +98,13 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--prompt-tokens", type=int, default=512)
     ap.add_argument("--decode-tokens", type=int, default=64)
+    ap.add_argument("--ctx", type=int, default=2048, help="context window")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--session", action="store_true")
     ap.add_argument("--state", action="store_true",
                     help="session: also save/load the followed branch's state")
     args = ap.parse_args()
-    llm = Llama(model_path=args.model, n_ctx=2048, n_batch=512, n_threads=args.threads,
+    llm = Llama(model_path=args.model, n_ctx=args.ctx, n_batch=512, n_threads=args.threads,
                 n_threads_batch=args.threads, verbose=False)
     if args.session:
         result = session(llm, args)

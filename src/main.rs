@@ -19,6 +19,7 @@ fn main() -> ExitCode {
                 read_only: cli.read_only,
                 config: cli.config,
                 threads: cli.threads,
+                model: cli.model,
             })
             .map_err(|e| cli::error::CliError::new(code::FAILURE, e)),
         },

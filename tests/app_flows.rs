@@ -373,6 +373,24 @@ fn the_sampling_panel_and_palette_change_what_the_next_generation_sends() {
 }
 
 #[test]
+fn the_palette_loads_another_model_by_path_or_built_in_name() {
+    let mut app = ready(STORY);
+    press(&mut app, ":");
+    type_text(&mut app, "model gemma3-270m");
+    let fx = press(&mut app, "enter");
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::SwitchModel(m) if m == "gemma3-270m")),
+        "{fx:?}"
+    );
+    press(&mut app, ":");
+    type_text(&mut app, "model");
+    let fx = press(&mut app, "enter");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::SwitchModel(_))));
+    assert!(app.status.as_ref().unwrap().text.contains("built-in"));
+}
+
+#[test]
 fn memory_is_prepended_and_the_context_inspector_asks_the_engine() {
     let mut app = ready(STORY);
     press(&mut app, "M");

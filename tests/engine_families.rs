@@ -429,3 +429,63 @@ fn bad_model_files_give_errors_that_name_the_problem() {
         "missing tensor: {e}"
     );
 }
+
+#[test]
+fn k_quant_and_q5_0_blocks_read_as_ggml_dequantizes_them() {
+    use tloom::engine::kernels::packed::{
+        SourceBlock, q4_k_block, q5_0_block, q5_k_values, q6_k_values,
+    };
+    let dev = Device::Cpu;
+    let values: Vec<f32> = (0..4 * 512)
+        .map(|i| ((i * 7919) % 1000) as f32 / 400.0 - 1.2)
+        .collect();
+    let t = Tensor::from_vec(values, (4, 512), &dev).expect("tensor");
+    for dtype in [
+        GgmlDType::Q4K,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+        GgmlDType::Q5_0,
+    ] {
+        let q = QTensor::quantize(&t, dtype).expect("quantize");
+        let raw = q.data().expect("raw").into_owned();
+        let want: Vec<f32> = q
+            .dequantize(&dev)
+            .and_then(|d| d.flatten_all())
+            .and_then(|d| d.to_vec1())
+            .expect("dequantize");
+        let (block_bytes, per) = match dtype {
+            GgmlDType::Q4K => (144, 8),
+            GgmlDType::Q5K => (176, 8),
+            GgmlDType::Q6K => (210, 8),
+            _ => (22, 1),
+        };
+        for (b, want) in want.chunks_exact(32).enumerate() {
+            let raw = &raw[b / per * block_bytes..(b / per + 1) * block_bytes];
+            let got: [f32; 32] = match dtype {
+                GgmlDType::Q5K => q5_k_values(raw, b % per),
+                GgmlDType::Q6K => q6_k_values(raw, b % per),
+                _ => match if dtype == GgmlDType::Q4K {
+                    q4_k_block(raw, b % per)
+                } else {
+                    q5_0_block(raw)
+                } {
+                    SourceBlock::Affine4 { d, m, q } => {
+                        std::array::from_fn(|k| d.to_f32() * q[k] as f32 + m.to_f32())
+                    }
+                    SourceBlock::Signed8 { d, q } => {
+                        std::array::from_fn(|k| d.to_f32() * q[k] as f32)
+                    }
+                },
+            };
+            // Exact up to the order of two multiplications, but for Q4_K's scale and
+            // minimum, which we round to f16.
+            let tolerance = if dtype == GgmlDType::Q4K { 2e-3 } else { 1e-6 };
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - w).abs() <= tolerance * w.abs().max(1.0),
+                    "{dtype:?} block {b}: {g} vs {w}"
+                );
+            }
+        }
+    }
+}

@@ -37,6 +37,9 @@ pub enum Effect {
     },
     /// Replace the engine with the named backend from the config.
     SwitchBackend(String),
+    /// Reload the engine with another model: a GGUF path or a built-in model's name for the
+    /// local backend, the server's model name for a server.
+    SwitchModel(String),
     /// Read another loom's file and graft its trees under `parent`.
     Import {
         path: PathBuf,

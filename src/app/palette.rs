@@ -23,6 +23,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "backend NAME: switch to a backend from the config",
     ),
     (
+        "model",
+        "model PATH|NAME: load another model (a GGUF file or a built-in name such as gemma3-270m)",
+    ),
+    (
         "set",
         "set KEY=VALUE: a sampling value (n, max_tokens, temperature, top_p, top_k, min_p, ...)",
     ),
@@ -179,6 +183,11 @@ fn command(app: &mut App, name: &str, args: &str, fx: &mut Vec<Effect>) {
             });
         }
         "backend" => fx.push(Effect::SwitchBackend(args.to_string())),
+        "model" if args.is_empty() => app.say(
+            Level::Warning,
+            "model PATH|NAME: a GGUF file or a built-in model (tloom model list)",
+        ),
+        "model" => fx.push(Effect::SwitchModel(expand_home(args).display().to_string())),
         "stats" => {
             if let Some(report) = super::path_report::path_report(app, cursor) {
                 app.say(Level::Info, super::path_report::summary(&report));

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 const EXAMPLES: &str = "\
 Examples:
   tloom story.json                          open the loom in the terminal UI
+  tloom --model gemma3-270m story.json      ... with the built-in base model gemma-3-270m
   tloom new story.json --prompt 'The lighthouse keeper'
   tloom add story.json --node 1 --text ' had a secret.'
   tloom tree story.json                     outline with ids and markers
@@ -31,6 +32,11 @@ pub struct Cli {
     /// Open the file without writing to it.
     #[arg(long)]
     pub read_only: bool,
+
+    /// The model to loom with: a GGUF file or a built-in model's name (`tloom model list`),
+    /// fetched on first use (default: the config's, else the default model).
+    #[arg(long)]
+    pub model: Option<String>,
 
     /// Compute threads for the local model (default: physical cores).
     #[arg(long, global = true)]

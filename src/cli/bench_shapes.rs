@@ -99,6 +99,7 @@ pub fn file(shape: &Shape, progress: &mut dyn FnMut(&str)) -> Result<PathBuf> {
             .saturating_sub(crate::engine::tiny_model::vocabulary().len()),
         tied: Some(shape.tied),
         k_quant_mix: true,
+        random_blocks: true,
         ..TinyModel::default()
     };
     let partial = dir.join(format!(".{}.partial-{}", shape.name, std::process::id()));

@@ -95,6 +95,10 @@ pub struct TinyModel {
     /// Store the embeddings, the output and the value and down projections of every other
     /// layer in Q6_K and the rest in `dtype`, as llama.cpp's Q4_K_M files do.
     pub k_quant_mix: bool,
+    /// Fill K-quant matrices with random blocks (random quants and sub-block scales under a
+    /// super-block scale that keeps values near the `calm` size) instead of quantizing
+    /// random floats: seconds instead of minutes for billions of weights, for benchmarks.
+    pub random_blocks: bool,
 }
 
 impl Default for TinyModel {
@@ -117,6 +121,7 @@ impl Default for TinyModel {
             extra_tokens: 0,
             tied: None,
             k_quant_mix: false,
+            random_blocks: false,
         }
     }
 }
@@ -305,6 +310,7 @@ impl TinyModel {
         let (qw, kvw) = (self.heads * hd, self.kv_heads * hd);
         let calm = self.calm;
         let mix = self.k_quant_mix;
+        let random_blocks = self.random_blocks;
         let mut matrix = |name: String, rows: usize, cols: usize, scale: f32| {
             let six_bits = mix
                 && (name.starts_with("token_embd")
@@ -323,6 +329,10 @@ impl TinyModel {
             } else {
                 scale
             };
+            if random_blocks && let Some(q) = random_k_blocks(rng, dtype, rows, cols, scale)? {
+                out.push((name, q));
+                return Ok(());
+            }
             let t = random(rng, &[rows, cols], scale)?;
             out.push((name, QTensor::quantize(&t, dtype)?));
             candle_core::Result::Ok(())
@@ -376,6 +386,42 @@ impl TinyModel {
         }
         Ok(())
     }
+}
+
+/// A `rows x cols` Q4_K or Q6_K matrix of random blocks whose values stay within about
+/// `scale` (None for other types).
+fn random_k_blocks(
+    rng: &mut StdRng,
+    dtype: GgmlDType,
+    rows: usize,
+    cols: usize,
+    scale: f32,
+) -> candle_core::Result<Option<QTensor>> {
+    let (block_bytes, f16_at) = match dtype {
+        // d, dmin first; the 6-bit scales and minimums and the nibbles are random.
+        GgmlDType::Q4K => (144, [0usize, 2].as_slice()),
+        // Quants, 2-bit highs, 8-bit scales; d last.
+        GgmlDType::Q6K => (210, [208usize].as_slice()),
+        _ => return Ok(None),
+    };
+    let blocks = rows * cols / 256;
+    let mut raw = vec![0u8; blocks * block_bytes];
+    rng.fill(raw.as_mut_slice());
+    // Random scales and quants reach about 63 x 15 (Q4_K) or 127 x 32 (Q6_K) super-block
+    // units; a super-block scale of `scale / 300` keeps a typical value near `scale`.
+    let d = half::f16::from_f32(scale / 300.0).to_bits().to_le_bytes();
+    for block in raw.chunks_exact_mut(block_bytes) {
+        for &at in f16_at {
+            block[at..at + 2].copy_from_slice(&d);
+        }
+    }
+    candle_core::quantized::ggml_file::qtensor_from_ggml(
+        dtype,
+        &raw,
+        vec![rows, cols],
+        &Device::Cpu,
+    )
+    .map(Some)
 }
 
 /// The layer of a `blk.N.*` tensor name.

@@ -30,6 +30,8 @@ pub struct Options {
     pub read_only: bool,
     pub config: Option<PathBuf>,
     pub threads: Option<usize>,
+    /// A model for the config's backend: a GGUF path or built-in name for the local one.
+    pub model: Option<String>,
 }
 
 /// Run the terminal UI until the user quits. Errors before the UI starts are returned as
@@ -46,6 +48,7 @@ pub fn run(options: Options) -> Result<(), String> {
     let mut journal = opened.journal;
     let choice = BackendChoice {
         threads: options.threads,
+        model: options.model.clone(),
         ..BackendChoice::default()
     };
     let backend = config.backend.clone();
@@ -239,6 +242,11 @@ fn event_loop(
                             format!("no backend {name:?} (known: {})", known.join(", ")),
                         );
                     }
+                }
+                Effect::SwitchModel(model) => {
+                    app.say(Level::Info, format!("loading {model}"));
+                    choice.model = Some(model);
+                    start_engine(app, &mut slot, &choice, &tx);
                 }
                 Effect::Import { path, parent } => effects::import(app, &path, parent),
                 Effect::Export { format, path, node } => effects::export(app, &format, &path, node),

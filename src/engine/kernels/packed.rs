@@ -294,15 +294,7 @@ pub fn q5_0_block(raw: &[u8]) -> SourceBlock {
 /// `d * scale` and `dmin * min` are rounded to f16 (a relative error below 2^-11).
 pub fn q4_k_block(raw: &[u8], sub: usize) -> SourceBlock {
     let (d, dmin) = (f16_at(raw, 0).to_f32(), f16_at(raw, 2).to_f32());
-    let s = &raw[4..16];
-    let (scale, min) = if sub < 4 {
-        (s[sub] & 63, s[sub + 4] & 63)
-    } else {
-        (
-            (s[sub + 4] & 0x0F) | ((s[sub - 4] >> 6) << 4),
-            (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4),
-        )
-    };
+    let (scale, min) = k_scale_min(&raw[4..16], sub);
     // Blocks 2k and 2k + 1 share 32 bytes: low nibbles, then high ones.
     let bytes = &raw[16 + 32 * (sub / 2)..16 + 32 * (sub / 2 + 1)];
     let mut q = [0u8; BLOCK];
@@ -318,6 +310,63 @@ pub fn q4_k_block(raw: &[u8], sub: usize) -> SourceBlock {
         m: f16::from_f32(-(dmin * min as f32)),
         q,
     }
+}
+
+/// The 6-bit scale and minimum of sub-block `sub` (0..8) of a Q4_K or Q5_K super-block, from
+/// its twelve packed bytes.
+fn k_scale_min(s: &[u8], sub: usize) -> (u8, u8) {
+    if sub < 4 {
+        (s[sub] & 63, s[sub + 4] & 63)
+    } else {
+        (
+            (s[sub + 4] & 0x0F) | ((s[sub - 4] >> 6) << 4),
+            (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4),
+        )
+    }
+}
+
+/// The 32 values of block `sub` (0..8) of a GGUF Q6_K super-block (128 bytes of low
+/// nibbles, 64 of 2-bit highs, 16 signed scales, one per 16 values, then d), computed as
+/// ggml does: `d * scale * (q - 32)`.
+pub fn q6_k_values(raw: &[u8], sub: usize) -> [f32; BLOCK] {
+    let d = f16_at(raw, 208).to_f32();
+    let (half, k) = (sub / 4, sub % 4);
+    let ql = &raw[64 * half..64 * half + 64];
+    let qh = &raw[128 + 32 * half..128 + 32 * half + 32];
+    let scales = &raw[192 + 8 * half..192 + 8 * half + 8];
+    std::array::from_fn(|l| {
+        let low = match k {
+            0 => ql[l] & 0x0F,
+            1 => ql[l + 32] & 0x0F,
+            2 => ql[l] >> 4,
+            _ => ql[l + 32] >> 4,
+        };
+        let high = (qh[l] >> (2 * k)) & 3;
+        let q = (low | (high << 4)) as i32 - 32;
+        let scale = scales[2 * k + l / 16] as i8;
+        d * scale as f32 * q as f32
+    })
+}
+
+/// The 32 values of block `sub` (0..8) of a GGUF Q5_K super-block (d, dmin, twelve bytes
+/// of 6-bit scales and minimums, 32 bytes of fifth bits, 128 of nibbles), as ggml computes
+/// them: `d * scale * q - dmin * min`.
+pub fn q5_k_values(raw: &[u8], sub: usize) -> [f32; BLOCK] {
+    let (d, dmin) = (f16_at(raw, 0).to_f32(), f16_at(raw, 2).to_f32());
+    let (scale, min) = k_scale_min(&raw[4..16], sub);
+    let (d1, m1) = (d * scale as f32, dmin * min as f32);
+    let qh = &raw[16..48];
+    let ql = &raw[48 + 32 * (sub / 2)..48 + 32 * (sub / 2 + 1)];
+    let bit = 1u8 << sub;
+    std::array::from_fn(|l| {
+        let low = if sub % 2 == 0 {
+            ql[l] & 0x0F
+        } else {
+            ql[l] >> 4
+        };
+        let q = low + if qh[l] & bit != 0 { 16 } else { 0 };
+        d1 * q as f32 - m1
+    })
 }
 
 /// A GGUF Q8_0 block (d, 32 signed bytes).

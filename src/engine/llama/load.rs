@@ -10,7 +10,7 @@ use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::Isa;
 use crate::engine::kernels::packed::{
     BLOCK, Format, PackedMatrix, SourceBlock, q4_0_block, q4_1_block, q4_k_block, q5_0_block,
-    q8_0_block, quantize_block_s8,
+    q5_k_values, q6_k_values, q8_0_block, quantize_block_s8,
 };
 use crate::engine::kernels::pool::Pool;
 use candle_core::Device;
@@ -35,6 +35,9 @@ enum SourceData {
     Q4K(Vec<u8>),
     Q8_0(Vec<u8>),
     Q5_0(Vec<u8>),
+    /// Requantized to 8 bits a block at a time, never held as floats whole.
+    Q5K(Vec<u8>),
+    Q6K(Vec<u8>),
     /// Stored as floats (F32, F16, BF16).
     Float(Vec<f32>),
     /// Another quantization, dequantized.
@@ -66,6 +69,14 @@ impl Source {
                 // 256 weights (eight blocks) in 144 bytes.
                 let sb = (row * nb + j) / 8;
                 q4_k_block(&b[sb * 144..(sb + 1) * 144], j % 8)
+            }
+            SourceData::Q5K(b) => {
+                let sb = (row * nb + j) / 8;
+                return quantize_block_s8(&q5_k_values(&b[sb * 176..(sb + 1) * 176], j % 8));
+            }
+            SourceData::Q6K(b) => {
+                let sb = (row * nb + j) / 8;
+                return quantize_block_s8(&q6_k_values(&b[sb * 210..(sb + 1) * 210], j % 8));
             }
             SourceData::Float(f) | SourceData::Dequantized(f) => {
                 return quantize_block_s8(&f[row * self.cols + j * BLOCK..][..BLOCK]);
@@ -132,6 +143,15 @@ impl<R: Read + Seek> WeightReader<'_, R> {
             GgmlDType::Q8_0 => SourceData::Q8_0(q.data()?.into_owned()),
             GgmlDType::Q5_0 => SourceData::Q5_0(q.data()?.into_owned()),
             GgmlDType::Q4K => SourceData::Q4K(q.data()?.into_owned()),
+            GgmlDType::Q5K | GgmlDType::Q6K => {
+                log::info!("{name}: {:?} weights are requantized to 8 bits", q.dtype());
+                let raw = q.data()?.into_owned();
+                if q.dtype() == GgmlDType::Q5K {
+                    SourceData::Q5K(raw)
+                } else {
+                    SourceData::Q6K(raw)
+                }
+            }
             dtype => {
                 if !matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) {
                     log::info!("{name}: {dtype:?} weights are requantized to 8 bits");
