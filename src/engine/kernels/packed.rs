@@ -359,7 +359,7 @@ pub fn q5_k_values(raw: &[u8], sub: usize) -> [f32; BLOCK] {
     let ql = &raw[48 + 32 * (sub / 2)..48 + 32 * (sub / 2 + 1)];
     let bit = 1u8 << sub;
     std::array::from_fn(|l| {
-        let low = if sub % 2 == 0 {
+        let low = if sub.is_multiple_of(2) {
             ql[l] & 0x0F
         } else {
             ql[l] >> 4
