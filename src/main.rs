@@ -6,10 +6,6 @@ use tloom::cli::{self, args::Cli, error::code};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(threads) = cli.threads {
-        // candle sizes its thread pool once per process, before any model work.
-        tloom::engine::local::init_threads(threads);
-    }
     let result = match cli.command {
         Some(command) => cli::run(command, cli.threads, cli.config.as_deref()),
         None => match cli.file.as_deref().map(cli::check_ui_file) {

@@ -77,6 +77,25 @@ fn events(
 }
 
 #[test]
+fn the_threads_asked_for_are_the_pools_and_the_output_does_not_depend_on_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_model(dir.path(), &TinyModel::default());
+    let mut outputs = Vec::new();
+    for threads in [1, 3] {
+        let spec = LocalModelSpec {
+            model: Some(path.clone()),
+            threads: Some(threads),
+            ..LocalModelSpec::default()
+        };
+        let mut model = LocalModel::load(&spec, &mut |_, _| {}).expect("load");
+        assert_eq!(model.threads(), threads);
+        let g = model.generate("hello there", &sampled(3, 8, 5));
+        outputs.push((0..3).map(|i| ids_of(&g, i)).collect::<Vec<_>>());
+    }
+    assert_eq!(outputs[0], outputs[1], "1 thread and 3 threads");
+}
+
+#[test]
 fn the_tiny_model_loads_and_describes_itself() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = tiny(dir.path());

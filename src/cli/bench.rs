@@ -1,7 +1,7 @@
 //! `tloom bench engine`: prefill, decode, batched decode, time to first token and peak memory
 //! of the local engine on one model, as a table or JSON.
 
-use crate::engine::local::{LocalModel, LocalModelSpec, effective_threads};
+use crate::engine::local::{LocalModel, LocalModelSpec};
 use crate::engine::protocol::{CancelFlag, EngineEvent, ExpandRequest, JobId, SamplingParams};
 use crate::engine::sampling::top_k_indices;
 use crate::engine::worker::Backend;
@@ -95,7 +95,7 @@ pub fn run(opts: &BenchOptions) -> Result<EngineBench> {
     let ttft = median((0..runs).map(|_| time_to_first_token(&mut model, &prompt_text)))?;
     Ok(EngineBench {
         model: model.info().model_id(),
-        threads: effective_threads(),
+        threads: model.threads(),
         runs,
         load_s,
         prompt_tokens: n,

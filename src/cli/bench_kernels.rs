@@ -8,7 +8,7 @@ use crate::engine::kernels::matmul::{Input, Write, matmul};
 use crate::engine::kernels::packed::{Format, PackedMatrix, SourceBlock};
 use crate::engine::kernels::pool::Pool;
 use crate::engine::kernels::quant::QuantRows;
-use crate::engine::local::effective_threads;
+use crate::engine::local::resolve_threads;
 use half::f16;
 use serde::Serialize;
 use std::time::Instant;
@@ -79,9 +79,10 @@ fn time(mut f: impl FnMut()) -> f64 {
     v[v.len() / 2]
 }
 
-pub fn run() -> KernelBench {
+/// Runs the kernel benchmarks on `threads` threads (None: one per physical core).
+pub fn run(threads: Option<usize>) -> KernelBench {
     let isa = Isa::detect();
-    let pool = Pool::new(effective_threads());
+    let pool = Pool::new(resolve_threads(threads));
     let mut matmuls = Vec::new();
     let shapes = [
         (Format::U4, 960, 576),

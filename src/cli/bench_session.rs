@@ -3,7 +3,7 @@
 //! move into branch 2". `scripts/bench-llamacpp.py --session` runs the same with llama.cpp.
 
 use super::bench::peak_rss_mb;
-use crate::engine::local::{LocalModel, effective_threads};
+use crate::engine::local::LocalModel;
 use crate::engine::protocol::{CancelFlag, EngineEvent, ExpandRequest, JobId, SamplingParams};
 use crate::engine::worker::Backend;
 use anyhow::{Context, Result};
@@ -86,7 +86,7 @@ pub fn run(model: &mut LocalModel) -> Result<SessionBench> {
     }
     Ok(SessionBench {
         model: model.info().model_id(),
-        threads: effective_threads(),
+        threads: model.threads(),
         wall_s: t0.elapsed().as_secs_f64(),
         ttft_ms: ttft,
         decode_tok_s: generated as f64 / decode_s.max(1e-9),

@@ -98,7 +98,7 @@ pub fn bench_command(mut args: BenchArgs, threads: Option<usize>) -> CliResult {
         BenchKind::Tree => bench_tree::run(args.json),
         BenchKind::Ui => bench_ui::run(args.json),
         BenchKind::Kernels => {
-            let result = bench_kernels::run();
+            let result = bench_kernels::run(threads);
             print_result(args.json, &result, result.to_text())
         }
         BenchKind::Engine => {

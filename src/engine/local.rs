@@ -27,9 +27,7 @@ pub struct LocalModelSpec {
     pub model: Option<PathBuf>,
     /// A `tokenizer.json` to use instead of the GGUF's own vocabulary.
     pub tokenizer: Option<PathBuf>,
-    /// Compute threads. candle sizes its pool once per process from `CANDLE_NUM_THREADS`,
-    /// so this takes effect only through `init_threads` at program start; a mismatch is
-    /// reported as a loading step.
+    /// Compute threads of the model's pool (None or 0: `default_threads()`).
     pub threads: Option<usize>,
     /// Chat scaffold: treat the chat template's end-of-turn token as end of sequence.
     pub chat: bool,
@@ -41,18 +39,14 @@ pub struct LocalModelSpec {
 /// The default memory budget of the prefix cache.
 pub const DEFAULT_PREFIX_CACHE_MB: usize = 512;
 
-/// Sets candle's compute thread count. Call it first thing in `main`, before any other thread
-/// exists and before any model runs (the environment is process-global).
-pub fn init_threads(threads: usize) {
-    if threads > 0 {
-        // SAFETY: documented precondition: called at startup while single-threaded.
-        unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.to_string()) };
-    }
+/// The compute threads a model gets when none are asked for: one per physical core.
+pub fn default_threads() -> usize {
+    candle_core::utils::get_num_threads().max(1)
 }
 
-/// The compute threads candle uses in this process.
-pub fn effective_threads() -> usize {
-    candle_core::utils::get_num_threads()
+/// The threads `asked` (from `--threads` or the config) resolves to.
+pub fn resolve_threads(asked: Option<usize>) -> usize {
+    asked.filter(|&t| t > 0).unwrap_or_else(default_threads)
 }
 
 /// A `Loader` for `EngineHandle::spawn` that loads (fetching if needed) on the worker thread.
@@ -89,6 +83,8 @@ pub struct LocalModel {
     decoder: Box<dyn Decoder>,
     /// Extra end-of-sequence ids (the chat template's end of turn, in chat mode).
     extra_eos: Vec<u32>,
+    /// Threads of the compute pool.
+    threads: usize,
 }
 
 impl LocalModel {
@@ -98,17 +94,6 @@ impl LocalModel {
             Some(path) => model_store::resolve(path, &mut |f, step| progress(0.5 * f, step))?,
             None => model_store::ensure_default_model(&mut |f, step| progress(0.5 * f, step))?,
         };
-        if let Some(requested) = spec.threads
-            && requested != effective_threads()
-        {
-            progress(
-                0.5,
-                &format!(
-                    "using {} threads, not the {requested} requested (set them at startup)",
-                    effective_threads()
-                ),
-            );
-        }
         progress(0.5, &format!("reading {}", path.display()));
         let (content, mut file) = read_content(&path)?;
         let size = file
@@ -122,7 +107,8 @@ impl LocalModel {
             return Err(EngineError::UnsupportedArchitecture { architecture: arch });
         }
         progress(0.55, &format!("loading {arch} weights"));
-        let model = LlamaModel::load(&path, &content, &mut file, effective_threads(), &mut |f| {
+        let threads = resolve_threads(spec.threads);
+        let model = LlamaModel::load(&path, &content, &mut file, threads, &mut |f| {
             progress(0.55 + 0.45 * f, "loading and packing weights")
         })?;
         let mb = spec.prefix_cache_mb.unwrap_or(DEFAULT_PREFIX_CACHE_MB);
@@ -143,7 +129,13 @@ impl LocalModel {
             tokenizer,
             decoder,
             extra_eos,
+            threads,
         })
+    }
+
+    /// Threads of the compute pool.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     pub fn info(&self) -> &GgufInfo {

@@ -231,6 +231,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_runs_tasks_on_exactly_the_threads_asked_for() {
+        for threads in [1, 2, 3, 5] {
+            let pool = Pool::new(threads);
+            assert_eq!(pool.threads(), threads);
+            let seen = std::sync::Mutex::new(std::collections::HashSet::new());
+            // Tasks long enough that every thread takes some.
+            pool.run(8 * threads, &|_| {
+                std::thread::sleep(Duration::from_millis(3));
+                if let Ok(mut s) = seen.lock() {
+                    s.insert(std::thread::current().id());
+                }
+            });
+            let distinct = seen.lock().map(|s| s.len()).unwrap_or(0);
+            assert_eq!(distinct, threads, "{threads} threads asked for");
+        }
+    }
+
+    #[test]
     fn workers_that_fell_asleep_wake_for_the_next_job() {
         let pool = Pool::new(2);
         std::thread::sleep(Duration::from_millis(5));
