@@ -18,13 +18,14 @@ use tloom::engine::model_store;
 use tloom::engine::tiny_model::{TinyModel, TinyVocab};
 
 /// The storage types every family is checked with.
-const DTYPES: [GgmlDType; 9] = [
+const DTYPES: [GgmlDType; 10] = [
     GgmlDType::F32,
     GgmlDType::F16,
     GgmlDType::Q8_0,
     GgmlDType::Q4_0,
     GgmlDType::Q4_1,
     GgmlDType::Q5_0,
+    GgmlDType::Q5_1,
     GgmlDType::Q4K,
     GgmlDType::Q5K,
     GgmlDType::Q6K,
@@ -433,7 +434,7 @@ fn bad_model_files_give_errors_that_name_the_problem() {
 #[test]
 fn k_quant_and_q5_0_blocks_read_as_ggml_dequantizes_them() {
     use tloom::engine::kernels::packed::{
-        SourceBlock, q4_k_block, q5_0_block, q5_k_values, q6_k_values,
+        SourceBlock, q4_k_block, q5_0_block, q5_1_block, q5_k_block, q6_k_values,
     };
     let dev = Device::Cpu;
     let values: Vec<f32> = (0..4 * 512)
@@ -457,29 +458,34 @@ fn k_quant_and_q5_0_blocks_read_as_ggml_dequantizes_them() {
             GgmlDType::Q4K => (144, 8),
             GgmlDType::Q5K => (176, 8),
             GgmlDType::Q6K => (210, 8),
+            GgmlDType::Q5_1 => (24, 1),
             _ => (22, 1),
         };
         for (b, want) in want.chunks_exact(32).enumerate() {
             let raw = &raw[b / per * block_bytes..(b / per + 1) * block_bytes];
-            let got: [f32; 32] = match dtype {
-                GgmlDType::Q5K => q5_k_values(raw, b % per),
-                GgmlDType::Q6K => q6_k_values(raw, b % per),
-                _ => match if dtype == GgmlDType::Q4K {
-                    q4_k_block(raw, b % per)
-                } else {
-                    q5_0_block(raw)
-                } {
-                    SourceBlock::Affine4 { d, m, q } => {
-                        std::array::from_fn(|k| d.to_f32() * q[k] as f32 + m.to_f32())
-                    }
-                    SourceBlock::Signed8 { d, q } => {
-                        std::array::from_fn(|k| d.to_f32() * q[k] as f32)
-                    }
-                },
+            let block = match dtype {
+                GgmlDType::Q6K => None,
+                GgmlDType::Q4K => Some(q4_k_block(raw, b % per)),
+                GgmlDType::Q5K => Some(q5_k_block(raw, b % per)),
+                GgmlDType::Q5_1 => Some(q5_1_block(raw)),
+                _ => Some(q5_0_block(raw)),
             };
-            // Exact up to the order of two multiplications, but for Q4_K's scale and
-            // minimum, which we round to f16.
-            let tolerance = if dtype == GgmlDType::Q4K { 2e-3 } else { 1e-6 };
+            let got: [f32; 32] = match block {
+                None => q6_k_values(raw, b % per),
+                Some(SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q }) => {
+                    std::array::from_fn(|k| d.to_f32() * q[k] as f32 + m.to_f32())
+                }
+                Some(SourceBlock::Signed8 { d, q }) => {
+                    std::array::from_fn(|k| d.to_f32() * q[k] as f32)
+                }
+            };
+            // Exact up to the order of two multiplications, but for the K-quants' scales and
+            // minimums, which we round to f16.
+            let tolerance = if matches!(dtype, GgmlDType::Q4K | GgmlDType::Q5K) {
+                2e-3
+            } else {
+                1e-6
+            };
             for (g, w) in got.iter().zip(want) {
                 assert!(
                     (g - w).abs() <= tolerance * w.abs().max(1.0),

@@ -47,6 +47,19 @@ fn random_matrix(format: Format, rng: &mut StdRng) -> (PackedMatrix, Vec<f64>) {
                 m: f16::from_f32(rng.random_range(-0.5..0.5)),
                 q: std::array::from_fn(|_| rng.random_range(0..16)),
             },
+            // Every value of the top of the range, where 16-bit sums would overflow if the
+            // kernel widened them as late as `U4`'s.
+            Format::U5 => SourceBlock::Affine5 {
+                d: f16::from_f32(rng.random_range(0.001..0.1)),
+                m: f16::from_f32(rng.random_range(-0.5..0.5)),
+                q: std::array::from_fn(|_| {
+                    if rng.random_range(0..4) == 0 {
+                        31
+                    } else {
+                        rng.random_range(0..32)
+                    }
+                }),
+            },
             _ => SourceBlock::Signed8 {
                 d: f16::from_f32(rng.random_range(0.0001..0.01)),
                 // -128 is legal in a file and must not overflow the kernel.
@@ -59,7 +72,9 @@ fn random_matrix(format: Format, rng: &mut StdRng) -> (PackedMatrix, Vec<f64>) {
         for j in 0..nb {
             for k in 0..BLOCK {
                 dense[row * COLS + j * BLOCK + k] = match blocks[row * nb + j] {
-                    SourceBlock::Affine4 { d, m, q } => d.to_f64() * q[k] as f64 + m.to_f64(),
+                    SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q } => {
+                        d.to_f64() * q[k] as f64 + m.to_f64()
+                    }
                     SourceBlock::Signed8 { d, q } => d.to_f64() * q[k] as f64,
                 };
             }
@@ -100,7 +115,7 @@ fn run(isa: Isa, threads: usize, w: &PackedMatrix, x: &[f32], rows: usize) -> Ve
 #[test]
 fn matmuls_give_the_same_bits_for_any_kernel_batch_or_thread_count_and_match_f64() {
     let mut rng = StdRng::seed_from_u64(7);
-    for format in [Format::U4, Format::S8, Format::F32] {
+    for format in [Format::U4, Format::U5, Format::S8, Format::F32] {
         let (w, dense) = random_matrix(format, &mut rng);
         let x = activations(&mut rng);
         let reference = run(Isa::Portable, 1, &w, &x, BATCH);
@@ -150,6 +165,35 @@ fn matmuls_give_the_same_bits_for_any_kernel_batch_or_thread_count_and_match_f64
                     "{format:?} {got} vs {float}"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn u5_sums_of_the_largest_weights_and_activations_do_not_overflow() {
+    let d = f16::from_f32(0.01);
+    let w = PackedMatrix::from_blocks(ROWS, COLS, Format::U5, |_, _| SourceBlock::Affine5 {
+        d,
+        m: f16::from_f32(0.0),
+        q: [31; BLOCK],
+    });
+    let mut row = vec![0f32; COLS];
+    w.row_f32(ROWS - 1, &mut row);
+    assert!(row.iter().all(|&v| v == d.to_f32() * 31.0));
+    // Every activation quantizes to +127 or -127: sixteen-bit sums of eight sub-steps
+    // would reach 62,992 and overflow.
+    for sign in [1.0f32, -1.0] {
+        let x = vec![sign; BATCH * COLS];
+        let want = sign as f64 * d.to_f64() * 31.0 * COLS as f64;
+        let reference = run(Isa::Portable, 1, &w, &x, BATCH);
+        for &v in &reference {
+            assert!(
+                (v as f64 - want).abs() <= 1e-4 * want.abs(),
+                "{v} vs {want}"
+            );
+        }
+        for isa in isas() {
+            assert_eq!(run(isa, 2, &w, &x, BATCH), reference, "{isa:?}");
         }
     }
 }

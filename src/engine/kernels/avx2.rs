@@ -10,7 +10,7 @@
 //! and accumulator in registers.
 
 use super::attention::PageQuery;
-use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
+use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES};
 use super::quant::{DS_PER_ROW, QGroup};
 use super::{AHEAD_TILES, Ahead};
 use std::arch::x86_64::*;
@@ -48,10 +48,20 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     out: &mut [[f32; TILE_ROWS]],
 ) {
     // SAFETY: the closures run in this function, which has the tile kernels' features.
-    let u4 = |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) };
-    let s8 = |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) };
+    let kernels = TileKernels {
+        u4: |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) },
+        u5: |w, nb, x, ds, ahead| unsafe { u5_tile::<MR>(w, nb, x, ds, ahead) },
+        s8: |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) },
+    };
     // SAFETY: passed on from the caller.
-    unsafe { quant_tiles_with(format, tiles, tile_bytes, x, out, u4, s8) }
+    unsafe { quant_tiles_with(format, tiles, tile_bytes, x, out, kernels) }
+}
+
+/// The tile kernel of each quantized format.
+pub(crate) struct TileKernels<A, B, C> {
+    pub u4: A,
+    pub u5: B,
+    pub s8: C,
 }
 
 /// A kernel for one tile: `(tile, blocks, group's bytes, group's scales, tiles to
@@ -78,11 +88,12 @@ pub(crate) unsafe fn quant_tiles_with<const MR: usize>(
     tile_bytes: usize,
     x: &[QGroup],
     out: &mut [[f32; TILE_ROWS]],
-    u4: impl TileKernel<MR>,
-    s8: impl TileKernel<MR>,
+    kernels: TileKernels<impl TileKernel<MR>, impl TileKernel<MR>, impl TileKernel<MR>>,
 ) {
+    let TileKernels { u4, u5, s8 } = kernels;
     let block_bytes = match format {
         Format::U4 => U4_BLOCK_BYTES,
+        Format::U5 => U5_BLOCK_BYTES,
         _ => S8_BLOCK_BYTES,
     };
     let nb = tile_bytes / block_bytes;
@@ -106,6 +117,7 @@ pub(crate) unsafe fn quant_tiles_with<const MR: usize>(
             };
             let acc = match format {
                 Format::U4 => u4(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
+                Format::U5 => u5(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
                 _ => s8(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
             };
             let at = (t * groups + g) * MR;
@@ -149,6 +161,84 @@ unsafe fn u4_tile<const MR: usize>(
             let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_madd_epi16(isum[m], ones));
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
+                acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
+                acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*dj.add(MR + m)), acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store(acc) }
+}
+
+/// The fifth bits of sub-step `s` (bit `s` of every byte of `hv`) moved to bit 4: each
+/// byte 0 or 16. A 16-bit shift moves a byte's bits into its neighbour only below or above
+/// bit 4, which the mask drops.
+#[inline(always)]
+unsafe fn fifth_bits(hv: __m256i, s: usize) -> __m256i {
+    // SAFETY: register operations only; the caller has AVX2.
+    unsafe {
+        let moved = match s {
+            0 => _mm256_slli_epi16::<4>(hv),
+            1 => _mm256_slli_epi16::<3>(hv),
+            2 => _mm256_slli_epi16::<2>(hv),
+            3 => _mm256_slli_epi16::<1>(hv),
+            4 => hv,
+            5 => _mm256_srli_epi16::<1>(hv),
+            6 => _mm256_srli_epi16::<2>(hv),
+            _ => _mm256_srli_epi16::<3>(hv),
+        };
+        _mm256_and_si256(moved, _mm256_set1_epi8(0x10))
+    }
+}
+
+/// `u4_tile` for `U5`: each nibble gets its fifth bit, and the 16-bit sums are widened
+/// every four sub-steps (4 x 2 x 31 x 127 = 31496 fits; eight would not).
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(crate) unsafe fn u5_tile<const MR: usize>(
+    w: *const u8,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+    ahead: Ahead,
+) -> [[f32; TILE_ROWS]; MR] {
+    let mask = _mm256_set1_epi8(0x0F);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for j in 0..nb {
+        ahead.block(j, U5_BLOCK_BYTES);
+        // SAFETY: as in `u4_tile`.
+        unsafe {
+            let blk = w.add(j * U5_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let hv = _mm256_loadu_si256(blk.add(128) as *const __m256i);
+            let mut wide = [_mm256_setzero_si256(); MR];
+            for half in 0..2 {
+                let mut isum = [_mm256_setzero_si256(); MR];
+                for c in 2 * half..2 * half + 2 {
+                    let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
+                    let lo = _mm256_or_si256(_mm256_and_si256(v, mask), fifth_bits(hv, 2 * c));
+                    let hi = _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask),
+                        fifth_bits(hv, 2 * c + 1),
+                    );
+                    for (m, sum) in isum.iter_mut().enumerate() {
+                        let xl = bcast4(xj.add(4 * (2 * c * MR + m)));
+                        let xh = bcast4(xj.add(4 * ((2 * c + 1) * MR + m)));
+                        *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(lo, xl));
+                        *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(hi, xh));
+                    }
+                }
+                for (wm, sum) in wide.iter_mut().zip(isum) {
+                    *wm = _mm256_add_epi32(*wm, _mm256_madd_epi16(sum, ones));
+                }
+            }
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(160) as *const __m128i));
+            let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(176) as *const __m128i));
+            let dj = ds.add(j * DS_PER_ROW * MR);
+            for m in 0..MR {
+                let f = _mm256_cvtepi32_ps(wide[m]);
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
                 acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*dj.add(MR + m)), acc[m]);

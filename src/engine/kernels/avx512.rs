@@ -42,11 +42,14 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     let (paired, last) = tiles.split_at(2 * pairs * tile_bytes);
     let (out_paired, out_last) = out.split_at_mut(2 * pairs * groups * MR);
     // SAFETY: the closures run in this function, which has the tile kernels' features.
-    let u4 = |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) };
-    let s8 = |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) };
+    let kernels = super::avx2::TileKernels {
+        u4: |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) },
+        u5: |w, nb, x, ds, ahead| unsafe { super::avx2::u5_tile::<MR>(w, nb, x, ds, ahead) },
+        s8: |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) },
+    };
     // The odd tile, and the checks of every group's size against the tiles' blocks.
     // SAFETY: passed on from the caller.
-    unsafe { quant_tiles_with(format, last, tile_bytes, x, out_last, u4, s8) };
+    unsafe { quant_tiles_with(format, last, tile_bytes, x, out_last, kernels) };
     let block_bytes = match format {
         Format::U4 => U4_BLOCK_BYTES,
         _ => S8_BLOCK_BYTES,

@@ -7,6 +7,10 @@
 //!   as offset -8 x scale, Q4_K with its sub-block scales and minimums rounded to f16). Per tile and block: 128 bytes of nibbles (chunk `c` holds
 //!   sub-step `2c` in its low nibbles and `2c + 1` in its high ones), 8 f16 scales, 8 f16
 //!   offsets.
+//! - `U5`: 5-bit unsigned weights with a scale and an offset per 32 (GGUF Q5_0 and Q5_1
+//!   exactly, Q5_K with its scales rounded to f16; 4-bit sources mixed with them fit too).
+//!   Per tile and block: the `U4` nibbles (128 bytes), then 32 bytes of fifth bits (bit `s`
+//!   of byte `i` belongs to byte `i`'s weight in sub-step `s`), 8 f16 scales, 8 f16 offsets.
 //! - `S8`: signed 8-bit weights with a scale per 32 (GGUF Q8_0, and Q5_0 exactly; other
 //!   quantizations are requantized to it). Per tile and block: 256 bytes, then 8 f16 scales.
 //! - `F32`: plain floats, per tile `[k][8]` (F32, F16 and BF16 files, exact).
@@ -20,11 +24,13 @@ pub const TILE_ROWS: usize = 8;
 /// Weights per quantization block.
 pub const BLOCK: usize = 32;
 pub const U4_BLOCK_BYTES: usize = 128 + 16 + 16;
+pub const U5_BLOCK_BYTES: usize = 128 + 32 + 16 + 16;
 pub const S8_BLOCK_BYTES: usize = 256 + 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     U4,
+    U5,
     S8,
     F32,
 }
@@ -49,6 +55,8 @@ pub struct PackedMatrix {
 pub enum SourceBlock {
     /// `d * q + m`, q in 0..16.
     Affine4 { d: f16, m: f16, q: [u8; BLOCK] },
+    /// `d * q + m`, q in 0..32.
+    Affine5 { d: f16, m: f16, q: [u8; BLOCK] },
     /// `d * q`, q in -128..128.
     Signed8 { d: f16, q: [i8; BLOCK] },
 }
@@ -66,6 +74,7 @@ impl PackedMatrix {
     pub fn tile_bytes(&self) -> usize {
         match self.format {
             Format::U4 => self.blocks_per_row() * U4_BLOCK_BYTES,
+            Format::U5 => self.blocks_per_row() * U5_BLOCK_BYTES,
             Format::S8 => self.blocks_per_row() * S8_BLOCK_BYTES,
             Format::F32 => self.cols * TILE_ROWS * 4,
         }
@@ -104,7 +113,8 @@ impl PackedMatrix {
     }
 
     /// Packs a quantized matrix; `block(row, j)` gives block `j` of `row`. All blocks must
-    /// be of one kind (`Affine4` makes `U4`, `Signed8` makes `S8`).
+    /// be of one kind (`Affine4` makes `U4`, `Affine4` or `Affine5` make `U5`, `Signed8`
+    /// makes `S8`).
     pub fn from_blocks(
         rows: usize,
         cols: usize,
@@ -127,6 +137,7 @@ impl PackedMatrix {
                     .collect();
                 match format {
                     Format::U4 => pack_u4_block(&blocks, out),
+                    Format::U5 => pack_u5_block(&blocks, out),
                     _ => pack_s8_block(&blocks, out),
                 }
             }
@@ -183,6 +194,16 @@ impl PackedMatrix {
                     }
                 }
             }
+            Format::U5 => {
+                for (j, blk) in self.tile_data(t).chunks_exact(U5_BLOCK_BYTES).enumerate() {
+                    let d = f16_at(blk, 160 + 2 * r).to_f32();
+                    let m = f16_at(blk, 176 + 2 * r).to_f32();
+                    for k in 0..BLOCK {
+                        let q = u5_at(blk, r, k);
+                        out[j * BLOCK + k] = d * q as f32 + m;
+                    }
+                }
+            }
             Format::S8 => {
                 for (j, blk) in self.tile_data(t).chunks_exact(S8_BLOCK_BYTES).enumerate() {
                     let d = f16_at(blk, 256 + 2 * r).to_f32();
@@ -212,6 +233,31 @@ fn pack_u4_block(blocks: &[Option<SourceBlock>], out: &mut [u8]) {
         }
         out[128 + 2 * r..130 + 2 * r].copy_from_slice(&d.to_bits().to_le_bytes());
         out[144 + 2 * r..146 + 2 * r].copy_from_slice(&m.to_bits().to_le_bytes());
+    }
+}
+
+/// The 5-bit weight of row `r`, column `k` in a packed `U5` block.
+pub(crate) fn u5_at(blk: &[u8], r: usize, k: usize) -> u8 {
+    let s = k / 4;
+    let lane = r * 4 + k % 4;
+    let nibble = (blk[32 * (s / 2) + lane] >> (4 * (s % 2))) & 0x0F;
+    nibble | (((blk[128 + lane] >> s) & 1) << 4)
+}
+
+fn pack_u5_block(blocks: &[Option<SourceBlock>], out: &mut [u8]) {
+    for (r, b) in blocks.iter().enumerate() {
+        let (d, m, q) = match b {
+            Some(SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q }) => (d, m, q),
+            _ => continue,
+        };
+        for (k, &qk) in q.iter().enumerate() {
+            let s = k / 4;
+            let lane = r * 4 + k % 4;
+            out[32 * (s / 2) + lane] |= (qk & 0x0F) << (4 * (s % 2));
+            out[128 + lane] |= ((qk >> 4) & 1) << s;
+        }
+        out[160 + 2 * r..162 + 2 * r].copy_from_slice(&d.to_bits().to_le_bytes());
+        out[176 + 2 * r..178 + 2 * r].copy_from_slice(&m.to_bits().to_le_bytes());
     }
 }
 
@@ -272,19 +318,56 @@ pub fn q4_0_block(raw: &[u8]) -> SourceBlock {
     }
 }
 
-/// A GGUF Q5_0 block (d, 32 high bits, 16 bytes of low nibbles; value d * (q - 16)) as a
-/// signed 8-bit block, exactly.
-pub fn q5_0_block(raw: &[u8]) -> SourceBlock {
-    let high = u32::from_le_bytes([raw[2], raw[3], raw[4], raw[5]]);
-    let mut q = [0i8; BLOCK];
-    for (i, &b) in raw[6..22].iter().enumerate() {
-        let lo = (b & 0x0F) | ((((high >> i) & 1) as u8) << 4);
-        let hi = (b >> 4) | ((((high >> (i + 16)) & 1) as u8) << 4);
-        q[i] = lo as i8 - 16;
-        q[i + 16] = hi as i8 - 16;
+/// The 32 5-bit values of a Q5_0 or Q5_1 block's 32 high bits and 16 bytes of nibbles.
+fn q5_quants(high: &[u8], nibbles: &[u8]) -> [u8; BLOCK] {
+    let high = u32::from_le_bytes([high[0], high[1], high[2], high[3]]);
+    let mut q = [0u8; BLOCK];
+    for (i, &b) in nibbles.iter().enumerate() {
+        q[i] = (b & 0x0F) | ((((high >> i) & 1) as u8) << 4);
+        q[i + 16] = (b >> 4) | ((((high >> (i + 16)) & 1) as u8) << 4);
     }
-    SourceBlock::Signed8 {
+    q
+}
+
+/// A GGUF Q5_0 block (d, 32 high bits, 16 bytes of low nibbles; value d * (q - 16)) as a
+/// 5-bit affine block, exactly (`-16 d` is exact in f16).
+pub fn q5_0_block(raw: &[u8]) -> SourceBlock {
+    let d = f16_at(raw, 0);
+    SourceBlock::Affine5 {
+        d,
+        m: f16::from_f32(-16.0 * d.to_f32()),
+        q: q5_quants(&raw[2..6], &raw[6..22]),
+    }
+}
+
+/// A GGUF Q5_1 block (d, m, 32 high bits, 16 bytes of low nibbles; value d * q + m).
+pub fn q5_1_block(raw: &[u8]) -> SourceBlock {
+    SourceBlock::Affine5 {
         d: f16_at(raw, 0),
+        m: f16_at(raw, 2),
+        q: q5_quants(&raw[4..8], &raw[8..24]),
+    }
+}
+
+/// Block `sub` (0..8) of a GGUF Q5_K super-block as a 5-bit affine block, its scale and
+/// minimum times the super-block scales rounded to f16 (as `q4_k_block`).
+pub fn q5_k_block(raw: &[u8], sub: usize) -> SourceBlock {
+    let (d, dmin) = (f16_at(raw, 0).to_f32(), f16_at(raw, 2).to_f32());
+    let (scale, min) = k_scale_min(&raw[4..16], sub);
+    let qh = &raw[16..48];
+    let ql = &raw[48 + 32 * (sub / 2)..48 + 32 * (sub / 2 + 1)];
+    let bit = 1u8 << sub;
+    let q = std::array::from_fn(|l| {
+        let low = if sub.is_multiple_of(2) {
+            ql[l] & 0x0F
+        } else {
+            ql[l] >> 4
+        };
+        low | if qh[l] & bit != 0 { 16 } else { 0 }
+    });
+    SourceBlock::Affine5 {
+        d: f16::from_f32(d * scale as f32),
+        m: f16::from_f32(-(dmin * min as f32)),
         q,
     }
 }
@@ -345,27 +428,6 @@ pub fn q6_k_values(raw: &[u8], sub: usize) -> [f32; BLOCK] {
         let q = (low | (high << 4)) as i32 - 32;
         let scale = scales[2 * k + l / 16] as i8;
         d * scale as f32 * q as f32
-    })
-}
-
-/// The 32 values of block `sub` (0..8) of a GGUF Q5_K super-block (d, dmin, twelve bytes
-/// of 6-bit scales and minimums, 32 bytes of fifth bits, 128 of nibbles), as ggml computes
-/// them: `d * scale * q - dmin * min`.
-pub fn q5_k_values(raw: &[u8], sub: usize) -> [f32; BLOCK] {
-    let (d, dmin) = (f16_at(raw, 0).to_f32(), f16_at(raw, 2).to_f32());
-    let (scale, min) = k_scale_min(&raw[4..16], sub);
-    let (d1, m1) = (d * scale as f32, dmin * min as f32);
-    let qh = &raw[16..48];
-    let ql = &raw[48 + 32 * (sub / 2)..48 + 32 * (sub / 2 + 1)];
-    let bit = 1u8 << sub;
-    std::array::from_fn(|l| {
-        let low = if sub.is_multiple_of(2) {
-            ql[l] & 0x0F
-        } else {
-            ql[l] >> 4
-        };
-        let q = low + if qh[l] & bit != 0 { 16 } else { 0 };
-        d1 * q as f32 - m1
     })
 }
 

@@ -2,7 +2,9 @@
 //! integer block sums, then the same fused multiply-adds in the same order), so both give
 //! bit-identical results.
 
-use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
+use super::packed::{
+    BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES, u5_at,
+};
 use super::quant::QGroup;
 use half::f16;
 
@@ -27,6 +29,26 @@ fn u4_tile<const MR: usize>(tile: &[u8], x: QGroup) -> [[f32; TILE_ROWS]; MR] {
                 let scale = f16_at(blk, 128 + 2 * r) * x.scale(m, j);
                 acc[r] = (isum as f32).mul_add(scale, acc[r]);
                 acc[r] = f16_at(blk, 144 + 2 * r).mul_add(x.sum(m, j), acc[r]);
+            }
+        }
+    }
+    acc
+}
+
+/// Eight rows of a `U5` tile against `MR` quantized activation rows.
+fn u5_tile<const MR: usize>(tile: &[u8], x: QGroup) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [[0f32; TILE_ROWS]; MR];
+    for (j, blk) in tile.chunks_exact(U5_BLOCK_BYTES).enumerate() {
+        for (m, acc) in acc.iter_mut().enumerate() {
+            let xq: [i8; BLOCK] = std::array::from_fn(|k| x.value(m, j * BLOCK + k));
+            for (r, out) in acc.iter_mut().enumerate() {
+                let mut isum = 0i32;
+                for (k, &xk) in xq.iter().enumerate() {
+                    isum += u5_at(blk, r, k) as i32 * xk as i32;
+                }
+                let scale = f16_at(blk, 160 + 2 * r) * x.scale(m, j);
+                *out = (isum as f32).mul_add(scale, *out);
+                *out = f16_at(blk, 176 + 2 * r).mul_add(x.sum(m, j), *out);
             }
         }
     }
@@ -66,7 +88,7 @@ fn f32_tile<const MR: usize>(tile: &[f32], x: [&[f32]; MR]) -> [[f32; TILE_ROWS]
     acc
 }
 
-/// The kernels over consecutive `U4` or `S8` tiles and groups of rows, as
+/// The kernels over consecutive `U4`, `U5` or `S8` tiles and groups of rows, as
 /// `avx2::quant_tiles`.
 pub(crate) fn quant_tiles<const MR: usize>(
     format: Format,
@@ -80,6 +102,7 @@ pub(crate) fn quant_tiles<const MR: usize>(
         for (g, xg) in x.iter().enumerate() {
             let acc = match format {
                 Format::U4 => u4_tile::<MR>(tile, *xg),
+                Format::U5 => u5_tile::<MR>(tile, *xg),
                 _ => s8_tile::<MR>(tile, *xg),
             };
             let at = (t * x.len() + g) * MR;

@@ -1,8 +1,9 @@
 //! Loading weights from GGUF into the kernels' packed formats: Q4_1, Q4_0 and Q4_K matrices
 //! stay 4-bit (`U4`; Q4_K's 6-bit sub-block scales times its f16 super-block scale are rounded
-//! to f16), Q8_0 and Q5_0 become 8-bit (`S8`, exact), float matrices stay float (`F32`) while
-//! they fit the memory budget, and every other quantization is requantized to `S8` (with a log
-//! line). Matrices that read the same input (Q/K/V, gate/up) are stacked into one; files that
+//! to f16), Q5_0, Q5_1 and Q5_K stay 5-bit (`U5`, Q5_K's scales likewise), Q8_0 stays 8-bit
+//! (`S8`), float matrices stay float (`F32`) while they fit the memory budget, and every other
+//! quantization (Q6_K among them) is requantized to `S8` (with a log line). A stack of
+//! matrices takes the narrowest format that holds all of them. Matrices that read the same input (Q/K/V, gate/up) are stacked into one; files that
 //! store them fused (phi3) are read as they are.
 
 use super::{Layer, LlamaConfig, LlamaModel, rope_table};
@@ -10,7 +11,7 @@ use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::Isa;
 use crate::engine::kernels::packed::{
     BLOCK, Format, PackedMatrix, SourceBlock, q4_0_block, q4_1_block, q4_k_block, q5_0_block,
-    q5_k_values, q6_k_values, q8_0_block, quantize_block_s8,
+    q5_1_block, q5_k_block, q6_k_values, q8_0_block, quantize_block_s8,
 };
 use crate::engine::kernels::pool::Pool;
 use candle_core::Device;
@@ -35,8 +36,9 @@ enum SourceData {
     Q4K(Vec<u8>),
     Q8_0(Vec<u8>),
     Q5_0(Vec<u8>),
-    /// Requantized to 8 bits a block at a time, never held as floats whole.
+    Q5_1(Vec<u8>),
     Q5K(Vec<u8>),
+    /// Requantized to 8 bits a block at a time, never held as floats whole.
     Q6K(Vec<u8>),
     /// Stored as floats (F32, F16, BF16).
     Float(Vec<f32>),
@@ -52,6 +54,15 @@ impl Source {
         )
     }
 
+    /// Whether its blocks are affine with at most 5 bits (packs as `U5`).
+    fn native_u5(&self) -> bool {
+        self.native_u4()
+            || matches!(
+                self.data,
+                SourceData::Q5_0(_) | SourceData::Q5_1(_) | SourceData::Q5K(_)
+            )
+    }
+
     fn is_float(&self) -> bool {
         matches!(self.data, SourceData::Float(_))
     }
@@ -65,6 +76,7 @@ impl Source {
             SourceData::Q4_0(b) => q4_0_block(&b[at(18)..at(18) + 18]),
             SourceData::Q8_0(b) => q8_0_block(&b[at(34)..at(34) + 34]),
             SourceData::Q5_0(b) => q5_0_block(&b[at(22)..at(22) + 22]),
+            SourceData::Q5_1(b) => q5_1_block(&b[at(24)..at(24) + 24]),
             SourceData::Q4K(b) => {
                 // 256 weights (eight blocks) in 144 bytes.
                 let sb = (row * nb + j) / 8;
@@ -72,7 +84,7 @@ impl Source {
             }
             SourceData::Q5K(b) => {
                 let sb = (row * nb + j) / 8;
-                return quantize_block_s8(&q5_k_values(&b[sb * 176..(sb + 1) * 176], j % 8));
+                q5_k_block(&b[sb * 176..(sb + 1) * 176], j % 8)
             }
             SourceData::Q6K(b) => {
                 let sb = (row * nb + j) / 8;
@@ -83,7 +95,7 @@ impl Source {
             }
         };
         match (format, native) {
-            (Format::S8, SourceBlock::Affine4 { d, m, q }) => {
+            (Format::S8, SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q }) => {
                 let (d, m) = (d.to_f32(), m.to_f32());
                 let x: Vec<f32> = q.iter().map(|&v| d * v as f32 + m).collect();
                 quantize_block_s8(&x)
@@ -142,15 +154,12 @@ impl<R: Read + Seek> WeightReader<'_, R> {
             GgmlDType::Q4_0 => SourceData::Q4_0(q.data()?.into_owned()),
             GgmlDType::Q8_0 => SourceData::Q8_0(q.data()?.into_owned()),
             GgmlDType::Q5_0 => SourceData::Q5_0(q.data()?.into_owned()),
+            GgmlDType::Q5_1 => SourceData::Q5_1(q.data()?.into_owned()),
             GgmlDType::Q4K => SourceData::Q4K(q.data()?.into_owned()),
-            GgmlDType::Q5K | GgmlDType::Q6K => {
-                log::info!("{name}: {:?} weights are requantized to 8 bits", q.dtype());
-                let raw = q.data()?.into_owned();
-                if q.dtype() == GgmlDType::Q5K {
-                    SourceData::Q5K(raw)
-                } else {
-                    SourceData::Q6K(raw)
-                }
+            GgmlDType::Q5K => SourceData::Q5K(q.data()?.into_owned()),
+            GgmlDType::Q6K => {
+                log::info!("{name}: Q6_K weights are requantized to 8 bits");
+                SourceData::Q6K(q.data()?.into_owned())
             }
             dtype => {
                 if !matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) {
@@ -227,6 +236,8 @@ impl<R: Read + Seek> WeightReader<'_, R> {
         }
         let format = if sources.iter().all(Source::native_u4) {
             Format::U4
+        } else if sources.iter().all(Source::native_u5) {
+            Format::U5
         } else {
             Format::S8
         };
