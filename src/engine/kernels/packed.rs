@@ -2,17 +2,17 @@
 //! tile, four weights of each row side by side, so one 32-byte load feeds eight dot products
 //! and is reused for every activation row of a batch.
 //!
-//! Three formats:
+//! Four formats:
 //! - `U4`: 4-bit unsigned weights with a scale and an offset per 32 (GGUF Q4_1 exactly, Q4_0
-//!   as offset -8 x scale, Q4_K with its sub-block scales and minimums rounded to f16). Per tile and block: 128 bytes of nibbles (chunk `c` holds
-//!   sub-step `2c` in its low nibbles and `2c + 1` in its high ones), 8 f16 scales, 8 f16
-//!   offsets.
+//!   as offset -8 x scale, Q4_K with its sub-block scales and minimums rounded to f16). Per
+//!   tile and block: 128 bytes of nibbles (chunk `c` holds sub-step `2c` in its low nibbles
+//!   and `2c + 1` in its high ones), 8 f16 scales, 8 f16 offsets.
 //! - `U5`: 5-bit unsigned weights with a scale and an offset per 32 (GGUF Q5_0 and Q5_1
 //!   exactly, Q5_K with its scales rounded to f16; 4-bit sources mixed with them fit too).
 //!   Per tile and block: the `U4` nibbles (128 bytes), then 32 bytes of fifth bits (bit `s`
 //!   of byte `i` belongs to byte `i`'s weight in sub-step `s`), 8 f16 scales, 8 f16 offsets.
-//! - `S8`: signed 8-bit weights with a scale per 32 (GGUF Q8_0, and Q5_0 exactly; other
-//!   quantizations are requantized to it). Per tile and block: 256 bytes, then 8 f16 scales.
+//! - `S8`: signed 8-bit weights with a scale per 32 (GGUF Q8_0; other quantizations, and
+//!   4- or 5-bit ones stacked with 8-bit ones, are requantized to it). Per tile and block: 256 bytes, then 8 f16 scales.
 //! - `F32`: plain floats, per tile `[k][8]` (F32, F16 and BF16 files, exact).
 //!
 //! In sub-step `s` (0..8) of a block, byte `i` of 32 holds row `i / 4` at column `4s + i % 4`.
