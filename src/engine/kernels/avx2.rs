@@ -175,7 +175,7 @@ unsafe fn u4_tile<const MR: usize>(
 /// byte 0 or 16. A 16-bit shift moves a byte's bits into its neighbour only below or above
 /// bit 4, which the mask drops.
 #[inline(always)]
-unsafe fn fifth_bits(hv: __m256i, s: usize) -> __m256i {
+pub(crate) unsafe fn fifth_bits(hv: __m256i, s: usize) -> __m256i {
     // SAFETY: register operations only; the caller has AVX2.
     unsafe {
         let moved = match s {

@@ -9,10 +9,10 @@
 
 use super::attention::PageQuery;
 use super::avx2::{
-    FloatLanes, PageNumbers, bcast4, check_page_queries, fold_max, quant_tiles_with, store,
-    weighted_values_in,
+    FloatLanes, PageNumbers, bcast4, check_page_queries, fifth_bits, fold_max, quant_tiles_with,
+    store, weighted_values_in,
 };
-use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES};
+use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES};
 use super::quant::{DS_PER_ROW, QGroup};
 use super::{AHEAD_TILES, Ahead};
 use std::arch::x86_64::*;
@@ -44,7 +44,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     // SAFETY: the closures run in this function, which has the tile kernels' features.
     let kernels = super::avx2::TileKernels {
         u4: |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) },
-        u5: |w, nb, x, ds, ahead| unsafe { super::avx2::u5_tile::<MR>(w, nb, x, ds, ahead) },
+        u5: |w, nb, x, ds, ahead| unsafe { u5_tile::<MR>(w, nb, x, ds, ahead) },
         s8: |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) },
     };
     // The odd tile, and the checks of every group's size against the tiles' blocks.
@@ -52,6 +52,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     unsafe { quant_tiles_with(format, last, tile_bytes, x, out_last, kernels) };
     let block_bytes = match format {
         Format::U4 => U4_BLOCK_BYTES,
+        Format::U5 => U5_BLOCK_BYTES,
         _ => S8_BLOCK_BYTES,
     };
     let nb = tile_bytes / block_bytes;
@@ -70,6 +71,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
             let acc = unsafe {
                 match format {
                     Format::U4 => u4_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
+                    Format::U5 => u5_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                     _ => s8_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                 }
             };
@@ -171,6 +173,77 @@ unsafe fn u4_pair<const MR: usize>(
     unsafe { store_pair(acc) }
 }
 
+/// `avx2::fifth_bits` sixty-four bytes wide.
+#[inline(always)]
+unsafe fn fifth_bits_wide(hv: __m512i, s: usize) -> __m512i {
+    // SAFETY: register operations only; the caller has AVX-512 BW.
+    unsafe {
+        let moved = match s {
+            0 => _mm512_slli_epi16::<4>(hv),
+            1 => _mm512_slli_epi16::<3>(hv),
+            2 => _mm512_slli_epi16::<2>(hv),
+            3 => _mm512_slli_epi16::<1>(hv),
+            4 => hv,
+            5 => _mm512_srli_epi16::<1>(hv),
+            6 => _mm512_srli_epi16::<2>(hv),
+            _ => _mm512_srli_epi16::<3>(hv),
+        };
+        _mm512_and_si512(moved, _mm512_set1_epi8(0x10))
+    }
+}
+
+/// `u4_pair` for `U5`: each nibble gets its fifth bit; `vpdpbusd` sums in 32 bits, so no
+/// early widening is needed.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn u5_pair<const MR: usize>(
+    w: *const u8,
+    stride: usize,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+    ahead: Ahead,
+) -> [[[f32; TILE_ROWS]; MR]; 2] {
+    let mask = _mm512_set1_epi8(0x0F);
+    let mut acc = [_mm512_setzero_ps(); MR];
+    for j in 0..nb {
+        ahead.block(j, U5_BLOCK_BYTES);
+        // SAFETY: as in `u4_pair`.
+        unsafe {
+            let blk = w.add(j * U5_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let hv = load_pair(blk.add(128), stride);
+            let mut lo_sum = [_mm512_setzero_si512(); MR];
+            let mut hi_sum = [_mm512_setzero_si512(); MR];
+            for c in 0..4 {
+                let v = load_pair(blk.add(32 * c), stride);
+                let lo = _mm512_or_si512(_mm512_and_si512(v, mask), fifth_bits_wide(hv, 2 * c));
+                let hi = _mm512_or_si512(
+                    _mm512_and_si512(_mm512_srli_epi16::<4>(v), mask),
+                    fifth_bits_wide(hv, 2 * c + 1),
+                );
+                for m in 0..MR {
+                    let xl = bcast4_wide(xj.add(4 * (2 * c * MR + m)));
+                    let xh = bcast4_wide(xj.add(4 * ((2 * c + 1) * MR + m)));
+                    lo_sum[m] = _mm512_dpbusd_epi32(lo_sum[m], lo, xl);
+                    hi_sum[m] = _mm512_dpbusd_epi32(hi_sum[m], hi, xh);
+                }
+            }
+            let dw = halves_pair(blk.add(160), stride);
+            let mw = halves_pair(blk.add(176), stride);
+            let dj = ds.add(j * DS_PER_ROW * MR);
+            for m in 0..MR {
+                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(lo_sum[m], hi_sum[m]));
+                let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*dj.add(m)));
+                acc[m] = _mm512_fmadd_ps(f, scale, acc[m]);
+                acc[m] = _mm512_fmadd_ps(mw, _mm512_set1_ps(*dj.add(MR + m)), acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store_pair(acc) }
+}
+
 /// `s8_tile` for the two tiles at `w` and `w + stride`. The weights' sign bit is flipped,
 /// which makes them the unsigned bytes `w + 128` that `vpdpbusd` wants, and each row's
 /// `128 * sum(x)` is taken off afterwards (every number involved is an integer below 2^24,
@@ -249,6 +322,56 @@ unsafe fn u4_tile<const MR: usize>(
             }
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(128) as *const __m128i));
             let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(144) as *const __m128i));
+            let dj = ds.add(j * DS_PER_ROW * MR);
+            for m in 0..MR {
+                let f = _mm256_cvtepi32_ps(_mm256_add_epi32(lo_sum[m], hi_sum[m]));
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
+                acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
+                acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*dj.add(MR + m)), acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store(acc) }
+}
+
+/// `u4_tile` for `U5` (see `u5_pair`).
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn u5_tile<const MR: usize>(
+    w: *const u8,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+    ahead: Ahead,
+) -> [[f32; TILE_ROWS]; MR] {
+    let mask = _mm256_set1_epi8(0x0F);
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for j in 0..nb {
+        ahead.block(j, U5_BLOCK_BYTES);
+        // SAFETY: as in `u4_tile`.
+        unsafe {
+            let blk = w.add(j * U5_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let hv = _mm256_loadu_si256(blk.add(128) as *const __m256i);
+            let mut lo_sum = [_mm256_setzero_si256(); MR];
+            let mut hi_sum = [_mm256_setzero_si256(); MR];
+            for c in 0..4 {
+                let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
+                let lo = _mm256_or_si256(_mm256_and_si256(v, mask), fifth_bits(hv, 2 * c));
+                let hi = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask),
+                    fifth_bits(hv, 2 * c + 1),
+                );
+                for m in 0..MR {
+                    let xl = bcast4(xj.add(4 * (2 * c * MR + m)));
+                    let xh = bcast4(xj.add(4 * ((2 * c + 1) * MR + m)));
+                    lo_sum[m] = _mm256_dpbusd_epi32(lo_sum[m], lo, xl);
+                    hi_sum[m] = _mm256_dpbusd_epi32(hi_sum[m], hi, xh);
+                }
+            }
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(160) as *const __m128i));
+            let mw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(176) as *const __m128i));
             let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_add_epi32(lo_sum[m], hi_sum[m]));

@@ -143,9 +143,8 @@ fn kernel<const MR: usize>(
             let x = &x[..groups];
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Isa::Avx2` (and `Avx512Vnni`, which includes it) is only chosen
-                // when the CPU has AVX2, FMA and F16C. `U5` has no VNNI kernel yet.
-                Isa::Avx2 | Isa::Avx512Vnni if isa == Isa::Avx2 || w.format == Format::U5 => unsafe {
+                // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2, FMA and F16C.
+                Isa::Avx2 => unsafe {
                     super::avx2::quant_tiles::<MR>(w.format, data, bytes, x, out)
                 },
                 #[cfg(target_arch = "x86_64")]
