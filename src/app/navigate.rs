@@ -126,7 +126,9 @@ pub fn random_walk(app: &mut App) {
         Some(leaf) => {
             let leaf = *leaf;
             go(app, leaf);
-            app.say(Level::Info, format!("walked {} steps down", path.len()));
+            let n = path.len();
+            let steps = if n == 1 { "step" } else { "steps" };
+            app.say(Level::Info, format!("walked {n} {steps} down"));
         }
         None => app.say(Level::Info, "nowhere to walk: no children"),
     }

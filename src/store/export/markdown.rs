@@ -50,6 +50,12 @@ fn author(node: &Node) -> &'static str {
     }
 }
 
+/// An f32 setting as the decimal it was typed as: `0.8`, not the `0.800000011920929` that
+/// widening it to f64 prints.
+fn short(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(x as f64)
+}
+
 /// One node's provenance as a JSON object (written inline, which YAML accepts).
 fn provenance(node: &Node) -> Value {
     let mut v = json!({"id": node.id().to_string(), "author": author(node)});
@@ -64,9 +70,9 @@ fn provenance(node: &Node) -> Value {
             v["model"] = g.model.clone().into();
             v["backend"] = g.backend.clone().into();
             v["sampling"] = json!({
-                "temperature": g.params.temperature, "top_p": g.params.top_p,
-                "top_k": g.params.top_k, "min_p": g.params.min_p,
-                "repetition_penalty": g.params.repetition_penalty,
+                "temperature": short(g.params.temperature), "top_p": short(g.params.top_p),
+                "top_k": g.params.top_k, "min_p": short(g.params.min_p),
+                "repetition_penalty": short(g.params.repetition_penalty),
                 "max_tokens": g.params.max_tokens, "seed": g.seed,
             });
             if let Some(f) = &g.finish {
