@@ -38,6 +38,36 @@ fn expand_request(fx: &[Effect]) -> (JobId, String, tloom::engine::SamplingParam
         .expect("an expand request")
 }
 
+/// The status line's text now.
+fn said(app: &tloom::app::App) -> String {
+    app.status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn merging_moving_and_bookmark_jumps_say_what_they_did() {
+    let mut app = ready(STORY);
+    press(&mut app, "l");
+    press(&mut app, "J");
+    assert!(
+        said(&app).contains("moved to place 2 of 2"),
+        "{}",
+        said(&app)
+    );
+    press(&mut app, "J");
+    assert!(said(&app).contains("already the last"), "{}", said(&app));
+    press(&mut app, "b h ]");
+    assert!(said(&app).contains("bookmark: node 2"), "{}", said(&app));
+    press(&mut app, "l m");
+    assert!(
+        said(&app).contains("merged node 4 into its parent 2"),
+        "{}",
+        said(&app)
+    );
+}
+
 #[test]
 fn arrows_and_hjkl_move_between_parent_siblings_and_last_visited_child() {
     let mut app = ready(STORY);

@@ -222,8 +222,13 @@ pub fn merge(app: &mut App) {
     if !writable(app) {
         return;
     }
+    let id = app.loom.cursor();
     if let Some(parent) = done(app, |l| l.merge_into_parent(l.cursor())) {
         go(app, parent);
+        app.say(
+            Level::Info,
+            format!("merged node {id} into its parent {parent} (u undoes)"),
+        );
     }
 }
 
@@ -248,6 +253,14 @@ pub fn shift(app: &mut App, delta: isize) {
     let n = app.loom.siblings(id).len() as isize;
     let to = i as isize + delta;
     if (0..n).contains(&to) {
-        done(app, |l| l.reorder(id, to as usize));
+        if done(app, |l| l.reorder(id, to as usize)).is_some() {
+            app.say(
+                Level::Info,
+                format!("moved to place {} of {n} among its siblings", to + 1),
+            );
+        }
+    } else {
+        let end = if delta < 0 { "first" } else { "last" };
+        app.say(Level::Info, format!("already the {end} of its siblings"));
     }
 }

@@ -84,7 +84,10 @@ pub fn bookmark_step(app: &mut App, forward: bool) {
         app.loom.prev_bookmark(cursor)
     };
     match next {
-        Some(b) if b != cursor => go(app, b),
+        Some(b) if b != cursor => {
+            go(app, b);
+            app.say(Level::Info, format!("bookmark: node {b}"));
+        }
         Some(_) => app.say(Level::Info, "this is the only bookmark"),
         None => app.say(Level::Info, "no bookmarks yet: b marks the current node"),
     }
