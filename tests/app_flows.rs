@@ -380,6 +380,19 @@ fn search_jumps_through_hits_in_tree_order() {
     assert_eq!(app.loom.cursor(), NodeId(3));
     press(&mut app, "N N");
     assert_eq!(app.loom.cursor(), NodeId(1));
+    // A regex is echoed as typed, its backslashes single.
+    press(&mut app, "/");
+    type_text(&mut app, r"re:\ba \w+");
+    press(&mut app, "enter");
+    assert!(said(&app).contains(r"for “re:\ba \w+”"), "{}", said(&app));
+    press(&mut app, "/");
+    type_text(&mut app, r"re:\bzebra");
+    press(&mut app, "enter");
+    assert!(
+        said(&app).contains(r"no node contains “re:\bzebra”"),
+        "{}",
+        said(&app)
+    );
 }
 
 #[test]

@@ -251,7 +251,7 @@ pub fn run_search(app: &mut App, text: String) {
         include_archived: app.show_archived,
     };
     match app.loom.search_nodes(&query) {
-        Ok(hits) if hits.is_empty() => app.say(Level::Info, format!("no node contains {text:?}")),
+        Ok(hits) if hits.is_empty() => app.say(Level::Info, format!("no node contains “{text}”")),
         Ok(hits) => {
             app.search.hits = hits;
             app.search.query = text;

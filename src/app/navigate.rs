@@ -108,7 +108,8 @@ pub fn search_step(app: &mut App, forward: bool) {
             let i = hits.iter().position(|h| *h == hit).unwrap_or(0);
             app.say(
                 Level::Info,
-                format!("match {}/{} for {:?}", i + 1, hits.len(), app.search.query),
+                // Quoted as typed: Debug quoting would double a regex's backslashes.
+                format!("match {}/{} for “{}”", i + 1, hits.len(), app.search.query),
             );
         }
         None => app.say(Level::Info, "no match in view"),
