@@ -466,6 +466,20 @@ fn read_only_files_refuse_changes_with_a_message() {
 }
 
 #[test]
+fn the_cancelling_message_gives_way_when_the_last_cancelled_job_ends() {
+    let mut app = ready(STORY);
+    let (job, _, _) = expand_request(&press(&mut app, "g"));
+    press(&mut app, "esc");
+    assert!(
+        said(&app).starts_with("cancelling 1 generation"),
+        "{}",
+        said(&app)
+    );
+    engine(&mut app, EngineEvent::JobFinished { job });
+    assert!(said(&app).starts_with("cancelled:"), "{}", said(&app));
+}
+
+#[test]
 fn quitting_cancels_jobs_and_saves_first() {
     let mut app = ready(STORY);
     press(&mut app, "g");

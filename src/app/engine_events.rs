@@ -184,6 +184,18 @@ fn finish(app: &mut App, job: JobId) {
     let Some(j) = app.jobs.remove(job) else {
         return;
     };
+    // "cancelling N generations" is true only until the last of them ends.
+    if !app.jobs.is_busy()
+        && app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("cancelling "))
+    {
+        app.say(
+            Level::Info,
+            "cancelled: the branches keep their text, marked as cut",
+        );
+    }
     let JobKind::Expand { nodes, .. } = j.kind else {
         return;
     };
