@@ -434,7 +434,7 @@ fn bad_model_files_give_errors_that_name_the_problem() {
 #[test]
 fn k_quant_and_q5_0_blocks_read_as_ggml_dequantizes_them() {
     use tloom::engine::kernels::packed::{
-        SourceBlock, q4_k_block, q5_0_block, q5_1_block, q5_k_block, q6_k_values,
+        q4_k_block, q5_0_block, q5_1_block, q5_k_block, q6_k_block,
     };
     let dev = Device::Cpu;
     let values: Vec<f32> = (0..4 * 512)
@@ -464,21 +464,13 @@ fn k_quant_and_q5_0_blocks_read_as_ggml_dequantizes_them() {
         for (b, want) in want.chunks_exact(32).enumerate() {
             let raw = &raw[b / per * block_bytes..(b / per + 1) * block_bytes];
             let block = match dtype {
-                GgmlDType::Q6K => None,
-                GgmlDType::Q4K => Some(q4_k_block(raw, b % per)),
-                GgmlDType::Q5K => Some(q5_k_block(raw, b % per)),
-                GgmlDType::Q5_1 => Some(q5_1_block(raw)),
-                _ => Some(q5_0_block(raw)),
+                GgmlDType::Q6K => q6_k_block(raw, b % per),
+                GgmlDType::Q4K => q4_k_block(raw, b % per),
+                GgmlDType::Q5K => q5_k_block(raw, b % per),
+                GgmlDType::Q5_1 => q5_1_block(raw),
+                _ => q5_0_block(raw),
             };
-            let got: [f32; 32] = match block {
-                None => q6_k_values(raw, b % per),
-                Some(SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q }) => {
-                    std::array::from_fn(|k| d.to_f32() * q[k] as f32 + m.to_f32())
-                }
-                Some(SourceBlock::Signed8 { d, q }) => {
-                    std::array::from_fn(|k| d.to_f32() * q[k] as f32)
-                }
-            };
+            let got = block.values();
             // Exact up to the order of two multiplications, but for the K-quants' scales and
             // minimums, which we round to f16.
             let tolerance = if matches!(dtype, GgmlDType::Q4K | GgmlDType::Q5K) {

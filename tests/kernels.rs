@@ -60,6 +60,19 @@ fn random_matrix(format: Format, rng: &mut StdRng) -> (PackedMatrix, Vec<f64>) {
                     }
                 }),
             },
+            // Q6_K's scales span -128..=127, and a quarter of the weights sit at -32, the
+            // largest magnitude.
+            Format::I6 => SourceBlock::Signed6 {
+                d: f16::from_f32(rng.random_range(0.00001..0.001)),
+                scales: std::array::from_fn(|_| rng.random_range(-128..=127) as i8),
+                q: std::array::from_fn(|_| {
+                    if rng.random_range(0..4) == 0 {
+                        0
+                    } else {
+                        rng.random_range(0..64)
+                    }
+                }),
+            },
             _ => SourceBlock::Signed8 {
                 d: f16::from_f32(rng.random_range(0.0001..0.01)),
                 // -128 is legal in a file and must not overflow the kernel.
@@ -74,6 +87,9 @@ fn random_matrix(format: Format, rng: &mut StdRng) -> (PackedMatrix, Vec<f64>) {
                 dense[row * COLS + j * BLOCK + k] = match blocks[row * nb + j] {
                     SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q } => {
                         d.to_f64() * q[k] as f64 + m.to_f64()
+                    }
+                    SourceBlock::Signed6 { d, scales, q } => {
+                        d.to_f64() * scales[k / 16] as f64 * (q[k] as f64 - 32.0)
                     }
                     SourceBlock::Signed8 { d, q } => d.to_f64() * q[k] as f64,
                 };
@@ -115,8 +131,20 @@ fn run(isa: Isa, threads: usize, w: &PackedMatrix, x: &[f32], rows: usize) -> Ve
 #[test]
 fn matmuls_give_the_same_bits_for_any_kernel_batch_or_thread_count_and_match_f64() {
     let mut rng = StdRng::seed_from_u64(7);
-    for format in [Format::U4, Format::U5, Format::S8, Format::F32] {
+    for format in [Format::U4, Format::U5, Format::I6, Format::S8, Format::F32] {
         let (w, dense) = random_matrix(format, &mut rng);
+        // Rows as stored, against the blocks they came from.
+        let mut row = vec![0f32; COLS];
+        for n in 0..ROWS {
+            w.row_f32(n, &mut row);
+            for (k, &v) in row.iter().enumerate() {
+                let want = dense[n * COLS + k];
+                assert!(
+                    (v as f64 - want).abs() <= 1e-6 * want.abs(),
+                    "{format:?} row {n}"
+                );
+            }
+        }
         let x = activations(&mut rng);
         let reference = run(Isa::Portable, 1, &w, &x, BATCH);
         for isa in isas() {
@@ -165,6 +193,32 @@ fn matmuls_give_the_same_bits_for_any_kernel_batch_or_thread_count_and_match_f64
                     "{format:?} {got} vs {float}"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn i6_sums_of_the_largest_weights_scales_and_activations_do_not_overflow() {
+    let d = f16::from_f32(0.0001);
+    // Weights of -32 (the largest magnitude) times scales of -128: every product as large as
+    // the format allows.
+    let w = PackedMatrix::from_blocks(ROWS, COLS, Format::I6, |_, _| SourceBlock::Signed6 {
+        d,
+        scales: [-128, -128],
+        q: [0; BLOCK],
+    });
+    for sign in [1.0f32, -1.0] {
+        let x = vec![sign; BATCH * COLS];
+        let want = sign as f64 * d.to_f64() * 128.0 * 32.0 * COLS as f64;
+        let reference = run(Isa::Portable, 1, &w, &x, BATCH);
+        for &v in &reference {
+            assert!(
+                (v as f64 - want).abs() <= 1e-4 * want.abs(),
+                "{v} vs {want}"
+            );
+        }
+        for isa in isas() {
+            assert_eq!(run(isa, 2, &w, &x, BATCH), reference, "{isa:?}");
         }
     }
 }

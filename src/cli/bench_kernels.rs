@@ -54,6 +54,19 @@ fn weights(rows: usize, cols: usize, format: Format) -> PackedMatrix {
             m: f16::from_f32(-0.08),
             q: std::array::from_fn(|k| (value(row, j, k) % 16) as u8),
         },
+        Format::U5 => SourceBlock::Affine5 {
+            d: f16::from_f32(0.005),
+            m: f16::from_f32(-0.08),
+            q: std::array::from_fn(|k| (value(row, j, k) % 32) as u8),
+        },
+        Format::I6 => SourceBlock::Signed6 {
+            d: f16::from_f32(0.0001),
+            scales: [
+                (value(row, j, 0) % 255) as i8,
+                (value(row, j, 1) % 255) as i8,
+            ],
+            q: std::array::from_fn(|k| (value(row, j, k) % 64) as u8),
+        },
         _ => SourceBlock::Signed8 {
             d: f16::from_f32(0.001),
             q: std::array::from_fn(|k| (value(row, j, k) % 255) as i8),
@@ -88,12 +101,15 @@ pub fn run(threads: Option<usize>) -> KernelBench {
         (Format::U4, 960, 576),
         (Format::U4, 3072, 576),
         (Format::U4, 576, 1536),
+        (Format::U5, 3072, 576),
+        (Format::I6, 576, 1536),
         (Format::S8, 49152, 576),
+        (Format::I6, 49152, 576),
     ];
     for (format, rows, cols) in shapes {
         let w = weights(rows, cols, format);
         for batch in [1, 4, 8, 64] {
-            if format == Format::S8 && batch == 64 {
+            if rows == 49152 && batch == 64 {
                 continue;
             }
             let x: Vec<f32> = (0..batch * cols).map(|i| (i % 17) as f32 - 8.0).collect();

@@ -10,7 +10,9 @@
 //! and accumulator in registers.
 
 use super::attention::PageQuery;
-use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES};
+use super::packed::{
+    BLOCK, Format, I6_BLOCK_BYTES, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES,
+};
 use super::quant::{DS_PER_ROW, QGroup};
 use super::{AHEAD_TILES, Ahead};
 use std::arch::x86_64::*;
@@ -31,7 +33,7 @@ pub(crate) unsafe fn store<const MR: usize>(acc: [__m256; MR]) -> [[f32; TILE_RO
     out
 }
 
-/// Groups of `MR` activation rows against consecutive `U4` or `S8` tiles (`tiles` holds
+/// Groups of `MR` activation rows against consecutive quantized tiles (`tiles` holds
 /// whole tiles of `tile_bytes`). Every group meets a tile before the next tile is read, so a
 /// tile comes from memory once while all groups use it. Tile `t`'s results for row `m` of
 /// group `g` go to `out[(t * groups + g) * MR + m]`. Each group is interleaved (see
@@ -51,6 +53,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     let kernels = TileKernels {
         u4: |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) },
         u5: |w, nb, x, ds, ahead| unsafe { u5_tile::<MR>(w, nb, x, ds, ahead) },
+        i6: |w, nb, x, ds, ahead| unsafe { i6_tile::<MR>(w, nb, x, ds, ahead) },
         s8: |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) },
     };
     // SAFETY: passed on from the caller.
@@ -58,10 +61,11 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
 }
 
 /// The tile kernel of each quantized format.
-pub(crate) struct TileKernels<A, B, C> {
+pub(crate) struct TileKernels<A, B, C, D> {
     pub u4: A,
     pub u5: B,
-    pub s8: C,
+    pub i6: C,
+    pub s8: D,
 }
 
 /// A kernel for one tile: `(tile, blocks, group's bytes, group's scales, tiles to
@@ -88,14 +92,15 @@ pub(crate) unsafe fn quant_tiles_with<const MR: usize>(
     tile_bytes: usize,
     x: &[QGroup],
     out: &mut [[f32; TILE_ROWS]],
-    kernels: TileKernels<impl TileKernel<MR>, impl TileKernel<MR>, impl TileKernel<MR>>,
+    kernels: TileKernels<
+        impl TileKernel<MR>,
+        impl TileKernel<MR>,
+        impl TileKernel<MR>,
+        impl TileKernel<MR>,
+    >,
 ) {
-    let TileKernels { u4, u5, s8 } = kernels;
-    let block_bytes = match format {
-        Format::U4 => U4_BLOCK_BYTES,
-        Format::U5 => U5_BLOCK_BYTES,
-        _ => S8_BLOCK_BYTES,
-    };
+    let TileKernels { u4, u5, i6, s8 } = kernels;
+    let block_bytes = block_bytes(format);
     let nb = tile_bytes / block_bytes;
     let n = tiles.len() / tile_bytes;
     let groups = x.len();
@@ -118,6 +123,7 @@ pub(crate) unsafe fn quant_tiles_with<const MR: usize>(
             let acc = match format {
                 Format::U4 => u4(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
                 Format::U5 => u5(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
+                Format::I6 => i6(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
                 _ => s8(w, nb, xg.qs.as_ptr(), xg.ds.as_ptr(), ahead),
             };
             let at = (t * groups + g) * MR;
@@ -242,6 +248,112 @@ pub(crate) unsafe fn u5_tile<const MR: usize>(
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
                 acc[m] = _mm256_fmadd_ps(mw, _mm256_set1_ps(*dj.add(MR + m)), acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store(acc) }
+}
+
+/// The bytes of one block of a quantized format's tile.
+pub(crate) fn block_bytes(format: Format) -> usize {
+    match format {
+        Format::U4 => U4_BLOCK_BYTES,
+        Format::U5 => U5_BLOCK_BYTES,
+        Format::I6 => I6_BLOCK_BYTES,
+        _ => S8_BLOCK_BYTES,
+    }
+}
+
+/// The high bit pair of sub-step `s` (bits `2 (s % 4)` and up of every byte of `hv`, the
+/// pairs of sub-steps `4 (s / 4)..`) moved to bits 4 and 5. As in `fifth_bits`, what a
+/// 16-bit shift carries into a neighbouring byte lands outside the mask.
+#[inline(always)]
+pub(crate) unsafe fn high_pair(hv: __m256i, s: usize) -> __m256i {
+    // SAFETY: register operations only; the caller has AVX2.
+    unsafe {
+        let moved = match s % 4 {
+            0 => _mm256_slli_epi16::<4>(hv),
+            1 => _mm256_slli_epi16::<2>(hv),
+            2 => hv,
+            _ => _mm256_srli_epi16::<2>(hv),
+        };
+        _mm256_and_si256(moved, _mm256_set1_epi8(0x30))
+    }
+}
+
+/// The signed weights (`q - 32`) of sub-steps `2c` and `2c + 1` of an `I6` block.
+#[inline(always)]
+pub(crate) unsafe fn i6_chunk(blk: *const u8, c: usize, hv: __m256i) -> (__m256i, __m256i) {
+    // SAFETY: the caller points at a whole `I6` block; the rest is register work.
+    unsafe {
+        let mask = _mm256_set1_epi8(0x0F);
+        let bias = _mm256_set1_epi8(32);
+        let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
+        let lo = _mm256_or_si256(_mm256_and_si256(v, mask), high_pair(hv, 2 * c));
+        let hi = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask),
+            high_pair(hv, 2 * c + 1),
+        );
+        (_mm256_sub_epi8(lo, bias), _mm256_sub_epi8(hi, bias))
+    }
+}
+
+/// The eight rows' scales of half `h` of an `I6` block, each in both 16-bit halves of its
+/// row's 32-bit lane (for `vpmaddwd`).
+#[inline(always)]
+unsafe fn i6_scales16(blk: *const u8, h: usize) -> __m256i {
+    // SAFETY: the caller points at a whole `I6` block.
+    unsafe {
+        let s = _mm256_cvtepi8_epi32(_mm_loadl_epi64(blk.add(192 + 8 * h) as *const __m128i));
+        _mm256_blend_epi16::<0b1010_1010>(s, _mm256_slli_epi32::<16>(s))
+    }
+}
+
+/// `s8_tile` for `I6`: signed weights `q - 32` (at most 32 in magnitude, so four sub-steps
+/// of 16-bit sums fit: 4 x 2 x 32 x 127 = 32512), and each half block's sums widened by a
+/// `vpmaddwd` with its scales, which applies them exactly.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn i6_tile<const MR: usize>(
+    w: *const u8,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+    ahead: Ahead,
+) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for j in 0..nb {
+        ahead.block(j, I6_BLOCK_BYTES);
+        // SAFETY: as in `u4_tile`.
+        unsafe {
+            let blk = w.add(j * I6_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let mut wide = [_mm256_setzero_si256(); MR];
+            for half in 0..2 {
+                let hv = _mm256_loadu_si256(blk.add(128 + 32 * half) as *const __m256i);
+                let mut isum = [_mm256_setzero_si256(); MR];
+                for c in 2 * half..2 * half + 2 {
+                    let (lo, hi) = i6_chunk(blk, c, hv);
+                    let (lo_abs, hi_abs) = (_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(hi, hi));
+                    for (m, sum) in isum.iter_mut().enumerate() {
+                        let xl = _mm256_sign_epi8(bcast4(xj.add(4 * (2 * c * MR + m))), lo);
+                        let xh = _mm256_sign_epi8(bcast4(xj.add(4 * ((2 * c + 1) * MR + m))), hi);
+                        *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(lo_abs, xl));
+                        *sum = _mm256_add_epi16(*sum, _mm256_maddubs_epi16(hi_abs, xh));
+                    }
+                }
+                let scales = i6_scales16(blk, half);
+                for (wm, sum) in wide.iter_mut().zip(isum) {
+                    *wm = _mm256_add_epi32(*wm, _mm256_madd_epi16(sum, scales));
+                }
+            }
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(208) as *const __m128i));
+            let dj = ds.add(j * DS_PER_ROW * MR);
+            for m in 0..MR {
+                let f = _mm256_cvtepi32_ps(wide[m]);
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
+                acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
             }
         }
     }

@@ -9,10 +9,12 @@
 
 use super::attention::PageQuery;
 use super::avx2::{
-    FloatLanes, PageNumbers, bcast4, check_page_queries, fifth_bits, fold_max, quant_tiles_with,
-    store, weighted_values_in,
+    FloatLanes, PageNumbers, bcast4, block_bytes, check_page_queries, fifth_bits, fold_max,
+    i6_chunk, quant_tiles_with, store, weighted_values_in,
 };
-use super::packed::{BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES};
+use super::packed::{
+    BLOCK, Format, I6_BLOCK_BYTES, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES,
+};
 use super::quant::{DS_PER_ROW, QGroup};
 use super::{AHEAD_TILES, Ahead};
 use std::arch::x86_64::*;
@@ -34,7 +36,8 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
 ) {
     let groups = x.len();
     // A lone row is bound by memory, and reads its tiles faster as one stream than as two.
-    let pairs = if MR == 1 {
+    // `I6` has no paired kernel.
+    let pairs = if MR == 1 || format == Format::I6 {
         0
     } else {
         tiles.len() / tile_bytes / 2
@@ -45,17 +48,13 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     let kernels = super::avx2::TileKernels {
         u4: |w, nb, x, ds, ahead| unsafe { u4_tile::<MR>(w, nb, x, ds, ahead) },
         u5: |w, nb, x, ds, ahead| unsafe { u5_tile::<MR>(w, nb, x, ds, ahead) },
+        i6: |w, nb, x, ds, ahead| unsafe { i6_tile::<MR>(w, nb, x, ds, ahead) },
         s8: |w, nb, x, ds, ahead| unsafe { s8_tile::<MR>(w, nb, x, ds, ahead) },
     };
     // The odd tile, and the checks of every group's size against the tiles' blocks.
     // SAFETY: passed on from the caller.
     unsafe { quant_tiles_with(format, last, tile_bytes, x, out_last, kernels) };
-    let block_bytes = match format {
-        Format::U4 => U4_BLOCK_BYTES,
-        Format::U5 => U5_BLOCK_BYTES,
-        _ => S8_BLOCK_BYTES,
-    };
-    let nb = tile_bytes / block_bytes;
+    let nb = tile_bytes / block_bytes(format);
     for p in 0..pairs {
         for (g, xg) in x.iter().enumerate() {
             let w = paired[2 * p * tile_bytes..].as_ptr();
@@ -417,6 +416,59 @@ unsafe fn s8_tile<const MR: usize>(
             let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
                 let f = _mm256_cvtepi32_ps(_mm256_add_epi32(sums[0][m], sums[1][m]));
+                let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
+                acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store(acc) }
+}
+
+/// `avx2::i6_tile` with `vpdpbusd`: `|w|` meets `x` carrying `w`'s sign, each half block
+/// in its own accumulator per row, then the halves' scales multiply the exact sums.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn i6_tile<const MR: usize>(
+    w: *const u8,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+    ahead: Ahead,
+) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for j in 0..nb {
+        ahead.block(j, I6_BLOCK_BYTES);
+        // SAFETY: as in `u4_tile`.
+        unsafe {
+            let blk = w.add(j * I6_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let mut sums = [[_mm256_setzero_si256(); MR]; 2];
+            for (half, sums) in sums.iter_mut().enumerate() {
+                let hv = _mm256_loadu_si256(blk.add(128 + 32 * half) as *const __m256i);
+                for c in 2 * half..2 * half + 2 {
+                    let (lo, hi) = i6_chunk(blk, c, hv);
+                    let (lo_abs, hi_abs) = (_mm256_abs_epi8(lo), _mm256_abs_epi8(hi));
+                    for (m, sum) in sums.iter_mut().enumerate() {
+                        let xl = _mm256_sign_epi8(bcast4(xj.add(4 * (2 * c * MR + m))), lo);
+                        let xh = _mm256_sign_epi8(bcast4(xj.add(4 * ((2 * c + 1) * MR + m))), hi);
+                        *sum = _mm256_dpbusd_epi32(*sum, lo_abs, xl);
+                        *sum = _mm256_dpbusd_epi32(*sum, hi_abs, xh);
+                    }
+                }
+            }
+            let scale_of = |h: usize| {
+                _mm256_cvtepi8_epi32(_mm_loadl_epi64(blk.add(192 + 8 * h) as *const __m128i))
+            };
+            let (s0, s1) = (scale_of(0), scale_of(1));
+            let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(208) as *const __m128i));
+            let dj = ds.add(j * DS_PER_ROW * MR);
+            for m in 0..MR {
+                let isum = _mm256_add_epi32(
+                    _mm256_mullo_epi32(sums[0][m], s0),
+                    _mm256_mullo_epi32(sums[1][m], s1),
+                );
+                let f = _mm256_cvtepi32_ps(isum);
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
             }

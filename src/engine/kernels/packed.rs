@@ -2,7 +2,7 @@
 //! tile, four weights of each row side by side, so one 32-byte load feeds eight dot products
 //! and is reused for every activation row of a batch.
 //!
-//! Four formats:
+//! Five formats:
 //! - `U4`: 4-bit unsigned weights with a scale and an offset per 32 (GGUF Q4_1 exactly, Q4_0
 //!   as offset -8 x scale, Q4_K with its sub-block scales and minimums rounded to f16). Per
 //!   tile and block: 128 bytes of nibbles (chunk `c` holds sub-step `2c` in its low nibbles
@@ -11,8 +11,14 @@
 //!   exactly, Q5_K with its scales rounded to f16; 4-bit sources mixed with them fit too).
 //!   Per tile and block: the `U4` nibbles (128 bytes), then 32 bytes of fifth bits (bit `s`
 //!   of byte `i` belongs to byte `i`'s weight in sub-step `s`), 8 f16 scales, 8 f16 offsets.
+//! - `I6`: 6-bit weights `q` in 0..64 standing for `d * scale * (q - 32)`, with a signed
+//!   8-bit `scale` per 16 weights and an f16 `d` per 32 (GGUF Q6_K exactly). Per tile and
+//!   block: the low nibbles as `U4`'s (128 bytes), 64 bytes of high bit pairs (bits
+//!   `2 (s % 4)` and up of byte `32 (s / 4) + i` belong to byte `i`'s weight in sub-step
+//!   `s`), 16 scales (`8 h + row` for half `h` of the block: sub-steps `4h..4h + 4`), 8 f16 `d`.
 //! - `S8`: signed 8-bit weights with a scale per 32 (GGUF Q8_0; other quantizations, and
-//!   4- or 5-bit ones stacked with 8-bit ones, are requantized to it). Per tile and block: 256 bytes, then 8 f16 scales.
+//!   narrower ones stacked with another format, are requantized to it). Per tile and block:
+//!   256 bytes, then 8 f16 scales.
 //! - `F32`: plain floats, per tile `[k][8]` (F32, F16 and BF16 files, exact).
 //!
 //! In sub-step `s` (0..8) of a block, byte `i` of 32 holds row `i / 4` at column `4s + i % 4`.
@@ -25,12 +31,14 @@ pub const TILE_ROWS: usize = 8;
 pub const BLOCK: usize = 32;
 pub const U4_BLOCK_BYTES: usize = 128 + 16 + 16;
 pub const U5_BLOCK_BYTES: usize = 128 + 32 + 16 + 16;
+pub const I6_BLOCK_BYTES: usize = 128 + 64 + 16 + 16;
 pub const S8_BLOCK_BYTES: usize = 256 + 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     U4,
     U5,
+    I6,
     S8,
     F32,
 }
@@ -57,8 +65,31 @@ pub enum SourceBlock {
     Affine4 { d: f16, m: f16, q: [u8; BLOCK] },
     /// `d * q + m`, q in 0..32.
     Affine5 { d: f16, m: f16, q: [u8; BLOCK] },
+    /// `d * scales[k / 16] * (q - 32)`, q in 0..64.
+    Signed6 {
+        d: f16,
+        scales: [i8; 2],
+        q: [u8; BLOCK],
+    },
     /// `d * q`, q in -128..128.
     Signed8 { d: f16, q: [i8; BLOCK] },
+}
+
+impl SourceBlock {
+    /// The block's 32 weights as floats, computed as ggml dequantizes them.
+    pub fn values(&self) -> [f32; BLOCK] {
+        match *self {
+            SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q } => {
+                let (d, m) = (d.to_f32(), m.to_f32());
+                std::array::from_fn(|k| d * q[k] as f32 + m)
+            }
+            SourceBlock::Signed6 { d, scales, q } => {
+                let d = d.to_f32();
+                std::array::from_fn(|k| d * scales[k / 16] as f32 * (q[k] as i32 - 32) as f32)
+            }
+            SourceBlock::Signed8 { d, q } => std::array::from_fn(|k| d.to_f32() * q[k] as f32),
+        }
+    }
 }
 
 impl PackedMatrix {
@@ -75,6 +106,7 @@ impl PackedMatrix {
         match self.format {
             Format::U4 => self.blocks_per_row() * U4_BLOCK_BYTES,
             Format::U5 => self.blocks_per_row() * U5_BLOCK_BYTES,
+            Format::I6 => self.blocks_per_row() * I6_BLOCK_BYTES,
             Format::S8 => self.blocks_per_row() * S8_BLOCK_BYTES,
             Format::F32 => self.cols * TILE_ROWS * 4,
         }
@@ -113,8 +145,8 @@ impl PackedMatrix {
     }
 
     /// Packs a quantized matrix; `block(row, j)` gives block `j` of `row`. All blocks must
-    /// be of one kind (`Affine4` makes `U4`, `Affine4` or `Affine5` make `U5`, `Signed8`
-    /// makes `S8`).
+    /// be of one kind (`Affine4` makes `U4`, `Affine4` or `Affine5` make `U5`, `Signed6`
+    /// makes `I6`, `Signed8` makes `S8`).
     pub fn from_blocks(
         rows: usize,
         cols: usize,
@@ -138,6 +170,7 @@ impl PackedMatrix {
                 match format {
                     Format::U4 => pack_u4_block(&blocks, out),
                     Format::U5 => pack_u5_block(&blocks, out),
+                    Format::I6 => pack_i6_block(&blocks, out),
                     _ => pack_s8_block(&blocks, out),
                 }
             }
@@ -204,6 +237,17 @@ impl PackedMatrix {
                     }
                 }
             }
+            Format::I6 => {
+                for (j, blk) in self.tile_data(t).chunks_exact(I6_BLOCK_BYTES).enumerate() {
+                    let d = f16_at(blk, 208 + 2 * r).to_f32();
+                    for k in 0..BLOCK {
+                        // As ggml dequantizes: (d * scale) * (q - 32).
+                        let scale = blk[192 + 8 * (k / 16) + r] as i8;
+                        out[j * BLOCK + k] =
+                            d * scale as f32 * (i6_at(blk, r, k) as i32 - 32) as f32;
+                    }
+                }
+            }
             Format::S8 => {
                 for (j, blk) in self.tile_data(t).chunks_exact(S8_BLOCK_BYTES).enumerate() {
                     let d = f16_at(blk, 256 + 2 * r).to_f32();
@@ -258,6 +302,31 @@ fn pack_u5_block(blocks: &[Option<SourceBlock>], out: &mut [u8]) {
         }
         out[160 + 2 * r..162 + 2 * r].copy_from_slice(&d.to_bits().to_le_bytes());
         out[176 + 2 * r..178 + 2 * r].copy_from_slice(&m.to_bits().to_le_bytes());
+    }
+}
+
+/// The 6-bit weight (0..64) of row `r`, column `k` in a packed `I6` block.
+pub(crate) fn i6_at(blk: &[u8], r: usize, k: usize) -> u8 {
+    let s = k / 4;
+    let lane = r * 4 + k % 4;
+    let nibble = (blk[32 * (s / 2) + lane] >> (4 * (s % 2))) & 0x0F;
+    nibble | (((blk[128 + 32 * (s / 4) + lane] >> (2 * (s % 4))) & 3) << 4)
+}
+
+fn pack_i6_block(blocks: &[Option<SourceBlock>], out: &mut [u8]) {
+    for (r, b) in blocks.iter().enumerate() {
+        let Some(SourceBlock::Signed6 { d, scales, q }) = b else {
+            continue;
+        };
+        for (k, &qk) in q.iter().enumerate() {
+            let s = k / 4;
+            let lane = r * 4 + k % 4;
+            out[32 * (s / 2) + lane] |= (qk & 0x0F) << (4 * (s % 2));
+            out[128 + 32 * (s / 4) + lane] |= ((qk >> 4) & 3) << (2 * (s % 4));
+        }
+        out[192 + r] = scales[0] as u8;
+        out[200 + r] = scales[1] as u8;
+        out[208 + 2 * r..210 + 2 * r].copy_from_slice(&d.to_bits().to_le_bytes());
     }
 }
 
@@ -408,27 +477,26 @@ fn k_scale_min(s: &[u8], sub: usize) -> (u8, u8) {
     }
 }
 
-/// The 32 values of block `sub` (0..8) of a GGUF Q6_K super-block (128 bytes of low
-/// nibbles, 64 of 2-bit highs, 16 signed scales, one per 16 values, then d), computed as
-/// ggml does: `d * scale * (q - 32)`.
-pub fn q6_k_values(raw: &[u8], sub: usize) -> [f32; BLOCK] {
-    let d = f16_at(raw, 208).to_f32();
+/// Block `sub` (0..8) of a GGUF Q6_K super-block as a 6-bit block, exactly: the
+/// super-block's `d`, the block's two 16-value scales and its values `q` (0..64).
+pub fn q6_k_block(raw: &[u8], sub: usize) -> SourceBlock {
     let (half, k) = (sub / 4, sub % 4);
     let ql = &raw[64 * half..64 * half + 64];
     let qh = &raw[128 + 32 * half..128 + 32 * half + 32];
-    let scales = &raw[192 + 8 * half..192 + 8 * half + 8];
-    std::array::from_fn(|l| {
-        let low = match k {
-            0 => ql[l] & 0x0F,
-            1 => ql[l + 32] & 0x0F,
-            2 => ql[l] >> 4,
-            _ => ql[l + 32] >> 4,
-        };
-        let high = (qh[l] >> (2 * k)) & 3;
-        let q = (low | (high << 4)) as i32 - 32;
-        let scale = scales[2 * k + l / 16] as i8;
-        d * scale as f32 * q as f32
-    })
+    let scales = &raw[192 + 8 * half + 2 * k..192 + 8 * half + 2 * k + 2];
+    SourceBlock::Signed6 {
+        d: f16_at(raw, 208),
+        scales: [scales[0] as i8, scales[1] as i8],
+        q: std::array::from_fn(|l| {
+            let low = match k {
+                0 => ql[l] & 0x0F,
+                1 => ql[l + 32] & 0x0F,
+                2 => ql[l] >> 4,
+                _ => ql[l + 32] >> 4,
+            };
+            low | (((qh[l] >> (2 * k)) & 3) << 4)
+        }),
+    }
 }
 
 /// A GGUF Q8_0 block (d, 32 signed bytes).

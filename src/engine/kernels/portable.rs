@@ -3,7 +3,8 @@
 //! bit-identical results.
 
 use super::packed::{
-    BLOCK, Format, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES, u5_at,
+    BLOCK, Format, I6_BLOCK_BYTES, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES,
+    i6_at, u5_at,
 };
 use super::quant::QGroup;
 use half::f16;
@@ -55,6 +56,30 @@ fn u5_tile<const MR: usize>(tile: &[u8], x: QGroup) -> [[f32; TILE_ROWS]; MR] {
     acc
 }
 
+/// Eight rows of an `I6` tile against `MR` quantized activation rows: each half block's
+/// exact integer sum of `(q - 32) x` times its scale, added as integers, then `d` in float.
+fn i6_tile<const MR: usize>(tile: &[u8], x: QGroup) -> [[f32; TILE_ROWS]; MR] {
+    let mut acc = [[0f32; TILE_ROWS]; MR];
+    for (j, blk) in tile.chunks_exact(I6_BLOCK_BYTES).enumerate() {
+        for (m, acc) in acc.iter_mut().enumerate() {
+            let xq: [i8; BLOCK] = std::array::from_fn(|k| x.value(m, j * BLOCK + k));
+            for (r, out) in acc.iter_mut().enumerate() {
+                let mut isum = 0i32;
+                for (half, xs) in xq.chunks_exact(16).enumerate() {
+                    let mut hsum = 0i32;
+                    for (k, &xk) in xs.iter().enumerate() {
+                        hsum += (i6_at(blk, r, 16 * half + k) as i32 - 32) * xk as i32;
+                    }
+                    isum += hsum * (blk[192 + 8 * half + r] as i8) as i32;
+                }
+                let scale = f16_at(blk, 208 + 2 * r) * x.scale(m, j);
+                *out = (isum as f32).mul_add(scale, *out);
+            }
+        }
+    }
+    acc
+}
+
 /// Eight rows of an `S8` tile against `MR` quantized activation rows.
 fn s8_tile<const MR: usize>(tile: &[u8], x: QGroup) -> [[f32; TILE_ROWS]; MR] {
     let mut acc = [[0f32; TILE_ROWS]; MR];
@@ -88,7 +113,7 @@ fn f32_tile<const MR: usize>(tile: &[f32], x: [&[f32]; MR]) -> [[f32; TILE_ROWS]
     acc
 }
 
-/// The kernels over consecutive `U4`, `U5` or `S8` tiles and groups of rows, as
+/// The kernels over consecutive `U4`, `U5`, `I6` or `S8` tiles and groups of rows, as
 /// `avx2::quant_tiles`.
 pub(crate) fn quant_tiles<const MR: usize>(
     format: Format,
@@ -103,6 +128,7 @@ pub(crate) fn quant_tiles<const MR: usize>(
             let acc = match format {
                 Format::U4 => u4_tile::<MR>(tile, *xg),
                 Format::U5 => u5_tile::<MR>(tile, *xg),
+                Format::I6 => i6_tile::<MR>(tile, *xg),
                 _ => s8_tile::<MR>(tile, *xg),
             };
             let at = (t * x.len() + g) * MR;

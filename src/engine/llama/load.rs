@@ -1,17 +1,19 @@
 //! Loading weights from GGUF into the kernels' packed formats: Q4_1, Q4_0 and Q4_K matrices
 //! stay 4-bit (`U4`; Q4_K's 6-bit sub-block scales times its f16 super-block scale are rounded
-//! to f16), Q5_0, Q5_1 and Q5_K stay 5-bit (`U5`, Q5_K's scales likewise), Q8_0 stays 8-bit
-//! (`S8`), float matrices stay float (`F32`) while they fit the memory budget, and every other
-//! quantization (Q6_K among them) is requantized to `S8` (with a log line). A stack of
-//! matrices takes the narrowest format that holds all of them. Matrices that read the same input (Q/K/V, gate/up) are stacked into one; files that
-//! store them fused (phi3) are read as they are.
+//! to f16), Q5_0, Q5_1 and Q5_K stay 5-bit (`U5`, Q5_K's scales likewise), Q6_K stays 6-bit
+//! (`I6`, exactly), Q8_0 stays 8-bit (`S8`), float matrices stay float (`F32`) while they fit
+//! the memory budget, and every other quantization is requantized to `S8` (with a log line).
+//! A stack of matrices takes the narrowest format that holds all of them (Q6_K with another
+//! quantization goes to `S8`, a block at a time). Matrices that read the same input
+//! (Q/K/V, gate/up) are stacked into one; files that store them fused (phi3) are read as
+//! they are.
 
 use super::{Layer, LlamaConfig, LlamaModel, rope_table};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::kernels::Isa;
 use crate::engine::kernels::packed::{
     BLOCK, Format, PackedMatrix, SourceBlock, q4_0_block, q4_1_block, q4_k_block, q5_0_block,
-    q5_1_block, q5_k_block, q6_k_values, q8_0_block, quantize_block_s8,
+    q5_1_block, q5_k_block, q6_k_block, q8_0_block, quantize_block_s8,
 };
 use crate::engine::kernels::pool::Pool;
 use candle_core::Device;
@@ -38,7 +40,8 @@ enum SourceData {
     Q5_0(Vec<u8>),
     Q5_1(Vec<u8>),
     Q5K(Vec<u8>),
-    /// Requantized to 8 bits a block at a time, never held as floats whole.
+    /// Kept as `I6`, or requantized to 8 bits a block at a time when stacked with another
+    /// format (never held as floats whole).
     Q6K(Vec<u8>),
     /// Stored as floats (F32, F16, BF16).
     Float(Vec<f32>),
@@ -61,6 +64,10 @@ impl Source {
                 self.data,
                 SourceData::Q5_0(_) | SourceData::Q5_1(_) | SourceData::Q5K(_)
             )
+    }
+
+    fn is_q6_k(&self) -> bool {
+        matches!(self.data, SourceData::Q6K(_))
     }
 
     fn is_float(&self) -> bool {
@@ -88,18 +95,15 @@ impl Source {
             }
             SourceData::Q6K(b) => {
                 let sb = (row * nb + j) / 8;
-                return quantize_block_s8(&q6_k_values(&b[sb * 210..(sb + 1) * 210], j % 8));
+                q6_k_block(&b[sb * 210..(sb + 1) * 210], j % 8)
             }
             SourceData::Float(f) | SourceData::Dequantized(f) => {
                 return quantize_block_s8(&f[row * self.cols + j * BLOCK..][..BLOCK]);
             }
         };
         match (format, native) {
-            (Format::S8, SourceBlock::Affine4 { d, m, q } | SourceBlock::Affine5 { d, m, q }) => {
-                let (d, m) = (d.to_f32(), m.to_f32());
-                let x: Vec<f32> = q.iter().map(|&v| d * v as f32 + m).collect();
-                quantize_block_s8(&x)
-            }
+            (Format::S8, SourceBlock::Signed8 { .. }) => native,
+            (Format::S8, block) => quantize_block_s8(&block.values()),
             (_, block) => block,
         }
     }
@@ -157,10 +161,7 @@ impl<R: Read + Seek> WeightReader<'_, R> {
             GgmlDType::Q5_1 => SourceData::Q5_1(q.data()?.into_owned()),
             GgmlDType::Q4K => SourceData::Q4K(q.data()?.into_owned()),
             GgmlDType::Q5K => SourceData::Q5K(q.data()?.into_owned()),
-            GgmlDType::Q6K => {
-                log::info!("{name}: Q6_K weights are requantized to 8 bits");
-                SourceData::Q6K(q.data()?.into_owned())
-            }
+            GgmlDType::Q6K => SourceData::Q6K(q.data()?.into_owned()),
             dtype => {
                 if !matches!(dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16) {
                     log::info!("{name}: {dtype:?} weights are requantized to 8 bits");
@@ -238,7 +239,12 @@ impl<R: Read + Seek> WeightReader<'_, R> {
             Format::U4
         } else if sources.iter().all(Source::native_u5) {
             Format::U5
+        } else if sources.iter().all(Source::is_q6_k) {
+            Format::I6
         } else {
+            if sources.iter().any(Source::is_q6_k) {
+                log::info!("Q6_K weights stacked with another format are requantized to 8 bits");
+            }
             Format::S8
         };
         // Row `row` of the stack: which source, and which of its rows.
