@@ -71,7 +71,7 @@ pub fn sse_stream(data: &[u8]) {
 /// A config file: parsed with warnings, or refused with a message; never a panic.
 pub fn config(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data)
-        && let Ok((config, _warnings)) = crate::app::config::parse(text)
+        && let Ok((config, _warnings)) = crate::session::config::parse(text)
     {
         assert!(
             config.backends.contains_key(&config.backend),

@@ -182,7 +182,7 @@ fn the_ui_startup_replays_the_journal_says_so_and_saves_at_the_first_tick() {
     journal.flush(&mut loom).unwrap();
     drop(journal);
 
-    let config = tloom::app::config::Config::default();
+    let config = tloom::session::config::Config::default();
     let opened = tloom::tui::startup::open(Some(&path), false, &config).unwrap();
     assert!(
         opened.notes.iter().any(|n| n.starts_with("recovered")),
@@ -199,7 +199,7 @@ fn the_ui_startup_replays_the_journal_says_so_and_saves_at_the_first_tick() {
 fn a_second_ui_on_a_locked_file_is_refused_and_read_only_takes_no_journal() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _, _) = saved_loom(dir.path());
-    let config = tloom::app::config::Config::default();
+    let config = tloom::session::config::Config::default();
     let first = tloom::tui::startup::open(Some(&path), false, &config).unwrap();
     let err = tloom::tui::startup::open(Some(&path), false, &config)
         .err()

@@ -9,8 +9,8 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use support::app::*;
 use tloom::app::App;
-use tloom::app::config::ThemeName;
 use tloom::engine::{EngineEvent, PromptInspection, TokenInfo};
+use tloom::session::config::ThemeName;
 use tloom::tree::NodeId;
 
 const STORY: &str = r#"

@@ -97,15 +97,16 @@ pub fn run(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         ),
         Context => {
             let job = app.jobs.next_id();
-            let prompt = super::context::prompt_for(&app.loom, cursor, app.config.ui.trim_prompt);
+            let prompt =
+                crate::session::prompt::prompt_for(&app.loom, cursor, app.config.ui.trim_prompt);
             app.mode = Mode::Context {
                 scroll: 0,
                 job: Some(job.0),
                 inspection: None,
             };
-            app.jobs.add(super::jobs::Job::queued(
+            app.jobs.add(crate::session::jobs::Job::queued(
                 job,
-                super::jobs::JobKind::Inspect,
+                crate::session::jobs::JobKind::Inspect,
                 crate::engine::CancelFlag::new(),
                 app.now,
             ));

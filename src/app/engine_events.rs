@@ -1,11 +1,11 @@
 //! Engine events into the loom: tokens fill their nodes, finished branches get their
 //! provenance, failures become status messages. Events of unknown jobs are dropped.
 
-use super::convert::finished;
-use super::jobs::JobKind;
 use super::msg::Effect;
 use super::state::{App, EngineState, Level, Mode};
 use crate::engine::{EngineEvent, FinishReason, JobId};
+use crate::session::convert::finished;
+use crate::session::jobs::JobKind;
 use crate::tree::{Generation, Origin};
 
 pub fn handle(app: &mut App, event: EngineEvent, fx: &mut Vec<Effect>) {

@@ -1,14 +1,14 @@
 //! Asking the engine for continuations: placeholders appear at once (one undo step), the
 //! request is queued, and tokens fill the nodes as they stream in.
 
-use super::config::check_sampling;
-use super::context::prompt_for;
-use super::convert::{BranchText, placeholder};
 use super::curate::writable;
-use super::jobs::{Job, JobKind};
 use super::msg::Effect;
 use super::state::{App, Level, SeedMode};
 use crate::engine::{CancelFlag, EngineRequest, ExpandRequest, ModelDescription};
+use crate::session::config::check_sampling;
+use crate::session::convert::{BranchText, placeholder};
+use crate::session::jobs::{Job, JobKind};
+use crate::session::prompt::prompt_for;
 use crate::tree::NodeId;
 
 /// Generate `sampling.n` children of `parent`.

@@ -35,8 +35,7 @@ pub struct Keymap {
     bindings: BTreeMap<KeyContext, BTreeMap<KeyCombo, Action>>,
 }
 
-/// User overrides: context name -> key name -> action name (or "none").
-pub type KeyOverrides = BTreeMap<String, BTreeMap<String, String>>;
+pub use crate::session::config::KeyOverrides;
 
 impl Keymap {
     /// The built-in keymap.

@@ -3,15 +3,10 @@
 
 pub mod action;
 pub mod actions;
-pub mod backends;
-pub mod config;
-pub mod context;
-pub mod convert;
 pub mod curate;
 pub mod engine_events;
 pub mod generate;
 pub mod input;
-pub mod jobs;
 pub mod keymap;
 pub mod keys;
 pub mod msg;

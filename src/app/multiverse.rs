@@ -1,12 +1,12 @@
 //! The block multiverse: the most probable token tree below the cursor node, shown as an
 //! indented list; a chosen token path becomes a new child branch.
 
-use super::context::prompt_for;
 use super::curate::writable;
-use super::jobs::{Job, JobKind};
 use super::msg::Effect;
 use super::state::{App, Level, Mode};
 use crate::engine::{CancelFlag, EngineRequest, ExploredToken, JobId};
+use crate::session::jobs::{Job, JobKind};
+use crate::session::prompt::prompt_for;
 use crate::tree::{NodeId, TokenAlt, TokenRecord};
 use crossterm::event::{KeyCode, KeyEvent};
 

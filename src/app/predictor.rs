@@ -5,12 +5,12 @@
 //! view, so it never marks the file changed. A score is used only while its token texts
 //! still spell the node's text exactly, so an edit or a split simply retires it.
 
-use super::convert::gen_params;
 use super::curate::writable;
-use super::jobs::{Job, JobKind};
 use super::msg::Effect;
 use super::state::{App, Level, Mode};
 use crate::engine::{CancelFlag, EngineRequest, JobId, TokenInfo};
+use crate::session::convert::gen_params;
+use crate::session::jobs::{Job, JobKind};
 use crate::tree::{Generation, Node, NodeId, Origin, TokenAlt, TokenRecord};
 use crossterm::event::{KeyCode, KeyEvent};
 use std::collections::HashMap;
@@ -360,7 +360,7 @@ pub fn scored(app: &mut App, job: JobId, tokens: Vec<TokenInfo>) {
             .filter_map(|(s, e, t)| {
                 let (a, b) = ((*s).max(from), (*e).min(to));
                 let piece = text.get(a..b)?;
-                Some(super::convert::token_record(t, piece.to_string()))
+                Some(crate::session::convert::token_record(t, piece.to_string()))
             })
             .collect();
         if spells(&records, &n.text) {

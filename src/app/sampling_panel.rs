@@ -1,10 +1,10 @@
 //! The sampling panel: each value with keys to change it, presets, typed values.
 
-use super::config::check_sampling;
 use super::input::line_key;
 use super::state::{App, Level, LineInput, Mode, SeedMode};
 use super::textbuf::TextBuf;
 use crate::engine::SamplingParams;
+use crate::session::config::check_sampling;
 use crossterm::event::{KeyCode, KeyEvent};
 
 /// The panel's rows.

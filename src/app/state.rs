@@ -1,12 +1,12 @@
 //! The application state: the loom, what the user is doing, the jobs in flight and what
 //! the status bar says. Changed only by `update`.
 
-use super::config::Config;
-use super::jobs::Jobs;
 use super::keymap::Keymap;
 use super::predictor::Predictor;
 use super::textbuf::TextBuf;
 use crate::engine::{ExploredToken, ModelDescription, PromptInspection, SamplingParams};
+use crate::session::config::Config;
+use crate::session::jobs::Jobs;
 use crate::tree::{Loom, NodeId};
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -3,11 +3,11 @@
 
 use super::bench_tree::{Shape, synthetic_loom};
 use super::error::{CliError, CliResult, code};
-use crate::app::config::Config;
 use crate::app::keymap::Keymap;
 use crate::app::state::{App, FileState};
 use crate::app::{Effect, Msg, update};
 use crate::engine::{EngineEvent, EngineRequest, ModelDescription, TokenInfo};
+use crate::session::config::Config;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

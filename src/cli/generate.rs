@@ -4,14 +4,14 @@
 use super::args::GenerateArgs;
 use super::error::{CliError, CliResult, code};
 use super::session::{change_loom, pick_node};
-use crate::app::backends::{BackendChoice, loader_for};
-use crate::app::config::{self, Config};
-use crate::app::context::prompt_for;
-use crate::app::convert::{BranchText, finished, placeholder};
 use crate::engine::{
     BranchSummary, CancelFlag, EngineEvent, EngineHandle, EngineRequest, ExpandRequest, JobId,
     ModelDescription, TokenInfo,
 };
+use crate::session::backends::{BackendChoice, loader_for};
+use crate::session::config::{self, Config};
+use crate::session::convert::{BranchText, finished, placeholder};
+use crate::session::prompt::prompt_for;
 use crate::tree::{Node, NodeId};
 use serde_json::json;
 use std::io::IsTerminal;

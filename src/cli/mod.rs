@@ -80,10 +80,10 @@ pub fn check_ui_file(file: &std::path::Path) -> CliResult {
 
 fn config_command(args: args::ConfigArgs, explicit: Option<&std::path::Path>) -> CliResult {
     if args.print_default {
-        print!("{}", crate::app::config::DEFAULT_CONFIG);
+        print!("{}", crate::session::config::DEFAULT_CONFIG);
         return Ok(());
     }
-    match crate::app::config::config_path(explicit) {
+    match crate::session::config::config_path(explicit) {
         Some(p) => println!("{}", p.display()),
         None => {
             return Err(error::CliError::new(
@@ -97,7 +97,7 @@ fn config_command(args: args::ConfigArgs, explicit: Option<&std::path::Path>) ->
 
 fn keys_command(args: args::KeysArgs, explicit: Option<&std::path::Path>) -> CliResult {
     use crate::app::keymap::{KeyContext, Keymap, keybindings_markdown};
-    let (config, warnings) = crate::app::config::load(explicit)
+    let (config, warnings) = crate::session::config::load(explicit)
         .map_err(|e| error::CliError::new(error::code::CONFIG, e))?;
     let (keymap, key_warnings) = Keymap::with_overrides(&config.keys);
     for w in warnings.iter().chain(&key_warnings) {

@@ -2,12 +2,13 @@
 //! the loop updates the app, performs its effects and draws once per burst of messages.
 
 use super::{effects, startup, terminal};
-use crate::app::backends::{BackendChoice, loader_for};
 use crate::app::keymap::Keymap;
 use crate::app::msg::{Effect, Msg};
 use crate::app::state::{App, EngineState, Level};
-use crate::app::{config, update};
+use crate::app::update;
 use crate::engine::{EngineEvent, EngineHandle};
+use crate::session::backends::{BackendChoice, loader_for};
+use crate::session::config;
 use crate::store::Journal;
 use crate::tree::system_clock;
 use crossterm::event::{self, Event};

@@ -1,7 +1,7 @@
 //! Opening a loom for the UI: the named file or the scratch loom, the lock, the config.
 
-use crate::app::config::{Config, ThemeName};
 use crate::app::state::FileState;
+use crate::session::config::{Config, ThemeName};
 use crate::store::{self, Base, FileLock, Journal};
 use crate::tree::Loom;
 use std::path::{Path, PathBuf};

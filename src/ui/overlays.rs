@@ -2,13 +2,13 @@
 
 use super::panes::rect;
 use super::theme::Theme;
-use crate::app::context::prompt_for;
 use crate::app::keymap::KeyContext;
 use crate::app::palette::matches;
 use crate::app::reading::{Segment, wrap};
 use crate::app::sampling_panel::{FIELDS, value};
 use crate::app::state::{App, Mode};
 use crate::app::view::Area;
+use crate::session::prompt::prompt_for;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};

@@ -1,8 +1,8 @@
 //! Styles, with a monochrome variant that relies on bold, dim, underline and reverse only.
 
-use crate::app::config::ThemeName;
 use crate::app::reading::Segment;
 use crate::app::state::Level;
+use crate::session::config::ThemeName;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

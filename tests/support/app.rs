@@ -3,11 +3,11 @@
 #![allow(dead_code)]
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tloom::app::config::Config;
 use tloom::app::keymap::Keymap;
 use tloom::app::state::{App, FileState};
 use tloom::app::{Effect, Msg, update};
 use tloom::engine::{EngineEvent, ModelDescription};
+use tloom::session::config::Config;
 use tloom::tree::outline;
 
 pub const T0: u64 = 1_700_000_000_000;

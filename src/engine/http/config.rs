@@ -1,4 +1,5 @@
-//! Named backend configuration: the `[backends.NAME]` tables of tloom's TOML config.
+//! The configuration of an OpenAI-compatible server: the body of a
+//! `kind = "openai-completions"` table of tloom's TOML config.
 //!
 //! Secrets never live here: `api_key_env` names an environment variable, and the key read from
 //! it is held in [`ApiKey`], whose `Debug` and `Display` print a placeholder.
@@ -7,38 +8,7 @@ use super::error::HttpError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// One named backend, tagged by `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum BackendConfig {
-    /// The local candle engine.
-    Candle(CandleConfig),
-    /// An OpenAI-compatible `/v1/completions` server (vLLM, llama-server, ...).
-    #[serde(rename = "openai-completions")]
-    OpenAiCompletions(OpenAiConfig),
-}
-
-/// `kind = "candle"`: a model file run in-process.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CandleConfig {
-    /// A `.gguf` file or a model directory; absent means the default model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<PathBuf>,
-    /// A `tokenizer.json`, when the model does not carry its tokenizer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokenizer: Option<PathBuf>,
-    /// CPU threads; absent means one per core.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threads: Option<usize>,
-    /// Memory for the KV pages of earlier prompts and branches (MB; 0 turns the prefix cache
-    /// off); absent means 512.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix_cache_mb: Option<usize>,
-}
 
 /// Which request fields a server accepts beyond OpenAI's own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,64 +227,6 @@ impl fmt::Display for ApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, Deserialize)]
-    struct AppConfig {
-        backends: BTreeMap<String, BackendConfig>,
-    }
-
-    const EXAMPLE: &str = r#"
-        [backends.local]
-        kind = "candle"
-        threads = 2
-
-        [backends.vllm]
-        kind = "openai-completions"
-        base_url = "http://gpu-box:8000/v1/"
-        model = "Qwen/Qwen3-8B-Base"
-        supports_n = true
-        api_key_env = "VLLM_KEY"
-        extra_body = { cache_prompt = true, priority = 3 }
-    "#;
-
-    #[test]
-    fn backends_parse_from_toml_with_defaults_filled_in() {
-        let config: AppConfig = toml::from_str(EXAMPLE).expect("parses");
-        let BackendConfig::Candle(local) = &config.backends["local"] else {
-            panic!("local is candle")
-        };
-        assert_eq!(local.threads, Some(2));
-        assert_eq!(local.model, None);
-        let BackendConfig::OpenAiCompletions(vllm) = &config.backends["vllm"] else {
-            panic!("vllm is a server")
-        };
-        assert!(vllm.supports_n);
-        assert_eq!(vllm.max_logprobs, 20);
-        assert_eq!(vllm.concurrency, 4);
-        assert_eq!(vllm.dialect, Dialect::Extended);
-        assert_eq!(vllm.extra_body["priority"], serde_json::json!(3));
-        vllm.validate().expect("valid");
-        let again = toml::to_string(&config.backends["vllm"]).expect("serialises");
-        let back: BackendConfig = toml::from_str(&again).expect("round trip");
-        assert_eq!(back, config.backends["vllm"]);
-    }
-
-    #[test]
-    fn an_unknown_key_or_kind_is_an_error_naming_it() {
-        let typo = "kind = \"openai-completions\"\nbase_url = \"http://x\"\nsupport_n = true\n";
-        let err = toml::from_str::<BackendConfig>(typo)
-            .expect_err("typo")
-            .to_string();
-        assert!(err.contains("support_n"), "{err}");
-        let err = toml::from_str::<BackendConfig>("kind = \"ollama\"\n")
-            .expect_err("kind")
-            .to_string();
-        assert!(err.contains("ollama"), "{err}");
-        let err = toml::from_str::<BackendConfig>("kind = \"candle\"\nmodle = \"x\"\n")
-            .expect_err("typo")
-            .to_string();
-        assert!(err.contains("modle"), "{err}");
-    }
 
     #[test]
     fn base_urls_get_exactly_one_v1_and_no_trailing_slash() {

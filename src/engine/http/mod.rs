@@ -13,6 +13,6 @@ pub mod wire;
 
 pub use backend::{OpenAiBackend, ServerInfo, ad_hoc_loader, loader, probe};
 pub use client::Endpoint;
-pub use config::{ApiKey, BackendConfig, CandleConfig, Dialect, OpenAiConfig, normalise_base_url};
+pub use config::{ApiKey, Dialect, OpenAiConfig, normalise_base_url};
 pub use error::HttpError;
 pub use score::MAX_EXPLORE_REQUESTS;

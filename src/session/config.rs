@@ -2,12 +2,14 @@
 //! A bad key or value never stops tloom: the section falls back to its defaults and the
 //! problem is reported at start, in the status bar and the log.
 
-use super::keymap::KeyOverrides;
+use super::backends::{BackendConfig, CandleConfig};
 use crate::engine::SamplingParams;
-use crate::engine::http::{BackendConfig, CandleConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// User key overrides: context name -> key name -> action name (or "none").
+pub type KeyOverrides = BTreeMap<String, BTreeMap<String, String>>;
 
 pub const DEFAULT_CONFIG: &str = include_str!("../../assets/config.toml");
 
