@@ -66,8 +66,11 @@ impl Source {
             )
     }
 
+    /// Whether it packs as `I6` (`TLOOM_Q6K=s8` requantizes Q6_K to `S8` instead, to compare).
     fn is_q6_k(&self) -> bool {
-        matches!(self.data, SourceData::Q6K(_))
+        static AS_S8: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let as_s8 = *AS_S8.get_or_init(|| std::env::var("TLOOM_Q6K").is_ok_and(|v| v == "s8"));
+        matches!(self.data, SourceData::Q6K(_)) && !as_s8
     }
 
     fn is_float(&self) -> bool {
@@ -242,7 +245,7 @@ impl<R: Read + Seek> WeightReader<'_, R> {
         } else if sources.iter().all(Source::is_q6_k) {
             Format::I6
         } else {
-            if sources.iter().any(Source::is_q6_k) {
+            if sources.iter().any(|s| matches!(s.data, SourceData::Q6K(_))) {
                 log::info!("Q6_K weights stacked with another format are requantized to 8 bits");
             }
             Format::S8
