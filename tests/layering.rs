@@ -1,6 +1,7 @@
 //! The dependency direction of docs/architecture.md, checked mechanically: `tree/` imports
 //! nothing of ours and no UI or model crate; `engine/` never sees the tree, app or UI; `ui/`
-//! never mutates anything through the tree's editing API.
+//! never mutates anything through the tree's editing API nor names an engine type; `cli/`
+//! goes through `session/`, never the TUI's `app/`.
 
 use std::path::Path;
 
@@ -69,6 +70,7 @@ fn the_ui_only_draws() {
             "&mut App",
             "&mut Loom",
             "std::fs",
+            "crate::engine",
         ],
     );
     assert!(bad.is_empty(), "{bad:#?}");

@@ -101,7 +101,7 @@ pub fn run(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 crate::session::prompt::prompt_for(&app.loom, cursor, app.config.ui.trim_prompt);
             app.mode = Mode::Context {
                 scroll: 0,
-                job: Some(job.0),
+                job: Some(job),
                 inspection: None,
             };
             app.jobs.add(crate::session::jobs::Job::queued(

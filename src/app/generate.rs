@@ -4,11 +4,9 @@
 use super::curate::writable;
 use super::msg::Effect;
 use super::state::{App, Level, SeedMode};
-use crate::engine::{CancelFlag, EngineRequest, ExpandRequest, ModelDescription};
+use crate::engine::ModelDescription;
 use crate::session::config::check_sampling;
-use crate::session::convert::{BranchText, placeholder};
-use crate::session::jobs::{Job, JobKind};
-use crate::session::prompt::prompt_for;
+use crate::session::start_expansion;
 use crate::tree::NodeId;
 
 /// Generate `sampling.n` children of `parent`.
@@ -31,38 +29,24 @@ pub fn generate(app: &mut App, parent: NodeId, fx: &mut Vec<Effect>) {
             format!("bad sampling value: {problem} (p opens the sampling panel)"),
         );
     }
-    let prompt = prompt_for(&app.loom, parent, app.config.ui.trim_prompt);
     let model = app.model().cloned().unwrap_or_else(|| ModelDescription {
         model: "(loading)".into(),
         backend: app.backend_name.clone(),
         context_length: 0,
     });
-    let nodes = (0..params.n)
-        .map(|i| placeholder(&model, &params, i))
-        .collect();
-    app.loom.begin_batch("generate");
-    let added = app.loom.add_children(parent, nodes);
-    app.loom.end_batch();
-    let ids = match added {
-        Ok(ids) => ids,
-        Err(e) => return app.say(Level::Error, e.to_string()),
-    };
-    let job = app.jobs.next_id();
-    let cancel = CancelFlag::new();
-    let kind = JobKind::Expand {
+    let trim = app.config.ui.trim_prompt;
+    match start_expansion(
+        &mut app.loom,
+        &mut app.jobs,
         parent,
-        nodes: ids,
-        text: vec![BranchText::new(prompt.trimmed_spaces); params.n],
-        params: params.clone(),
-    };
-    app.jobs
-        .add(Job::queued(job, kind, cancel.clone(), app.now));
-    fx.push(Effect::Engine(EngineRequest::Expand(ExpandRequest {
-        job,
-        prompt: prompt.text,
-        params,
-        cancel,
-    })));
+        &params,
+        &model,
+        trim,
+        app.now,
+    ) {
+        Ok(expansion) => fx.push(Effect::Engine(expansion.request)),
+        Err(e) => return app.say(Level::Error, e),
+    }
     app.file.dirty = true;
 }
 

@@ -10,26 +10,45 @@ use crate::session::prompt::prompt_for;
 use crate::tree::{NodeId, TokenAlt, TokenRecord};
 use crossterm::event::{KeyCode, KeyEvent};
 
+/// One token of the explored tree, as the app keeps it for the overlay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenTree {
+    pub id: Option<u32>,
+    pub text: String,
+    pub logprob: f32,
+    /// Probability of the whole token path from a root to here.
+    pub path_prob: f32,
+    pub children: Vec<TokenTree>,
+}
+
+impl TokenTree {
+    fn from_explored(t: &ExploredToken) -> TokenTree {
+        TokenTree {
+            id: t.token.id,
+            text: t.token.text.clone(),
+            logprob: t.token.logprob,
+            path_prob: t.path_prob,
+            children: t.children.iter().map(TokenTree::from_explored).collect(),
+        }
+    }
+}
+
 /// One row of the flattened tree: its depth and the token path from a root to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row<'a> {
     pub depth: usize,
-    pub path: Vec<&'a ExploredToken>,
+    pub path: Vec<&'a TokenTree>,
 }
 
 impl Row<'_> {
-    pub fn token(&self) -> Option<&ExploredToken> {
+    pub fn token(&self) -> Option<&TokenTree> {
         self.path.last().copied()
     }
 }
 
 /// The tree in display order (pre-order), each row with its path.
-pub fn rows(roots: &[ExploredToken]) -> Vec<Row<'_>> {
-    fn walk<'a>(
-        nodes: &'a [ExploredToken],
-        path: &mut Vec<&'a ExploredToken>,
-        out: &mut Vec<Row<'a>>,
-    ) {
+pub fn rows(roots: &[TokenTree]) -> Vec<Row<'_>> {
+    fn walk<'a>(nodes: &'a [TokenTree], path: &mut Vec<&'a TokenTree>, out: &mut Vec<Row<'a>>) {
         for n in nodes {
             path.push(n);
             out.push(Row {
@@ -58,7 +77,7 @@ pub fn open(app: &mut App, fx: &mut Vec<Effect>) {
     ));
     app.mode = Mode::Multiverse {
         node,
-        job: job.0,
+        job,
         result: None,
         selected: 0,
     };
@@ -73,13 +92,10 @@ pub fn open(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// The tree arrives; shown if its overlay is still open.
 pub fn explored(app: &mut App, job: JobId, roots: Vec<ExploredToken>) {
-    if app.jobs.remove(job).is_none() {
-        return;
-    }
     if let Mode::Multiverse { job: j, result, .. } = &mut app.mode
-        && *j == job.0
+        && *j == job
     {
-        *result = Some(Ok(roots));
+        *result = Some(Ok(roots.iter().map(TokenTree::from_explored).collect()));
     }
 }
 
@@ -100,7 +116,7 @@ pub fn key(app: &mut App, key: KeyEvent) {
     };
     let selected = match key.code {
         KeyCode::Esc | KeyCode::Char('q') => {
-            app.jobs.remove(JobId(job));
+            app.jobs.remove(job);
             app.mode = Mode::Normal;
             return;
         }
@@ -123,7 +139,7 @@ pub fn key(app: &mut App, key: KeyEvent) {
 }
 
 /// The token path of row `selected` as a new child of `node`; the cursor goes there.
-fn branch(app: &mut App, node: NodeId, roots: &[ExploredToken], selected: usize) {
+fn branch(app: &mut App, node: NodeId, roots: &[TokenTree], selected: usize) {
     if !writable(app) {
         return;
     }
@@ -142,15 +158,15 @@ fn branch(app: &mut App, node: NodeId, roots: &[ExploredToken], selected: usize)
                 row.path[i - 1].children.as_slice()
             };
             TokenRecord {
-                id: t.token.id,
-                text: t.token.text.clone(),
-                logprob: t.token.logprob,
+                id: t.id,
+                text: t.text.clone(),
+                logprob: t.logprob,
                 top: siblings
                     .iter()
                     .map(|s| TokenAlt {
-                        id: s.token.id,
-                        text: s.token.text.clone(),
-                        logprob: s.token.logprob,
+                        id: s.id,
+                        text: s.text.clone(),
+                        logprob: s.logprob,
                     })
                     .collect(),
             }

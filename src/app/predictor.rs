@@ -296,17 +296,10 @@ pub fn score_path(app: &mut App, fx: &mut Vec<Effect>) {
     app.say(Level::Info, "scoring the path…");
 }
 
-/// Is this one of our jobs (a score or an exploration)?
-pub fn owns(app: &App, job: JobId) -> bool {
-    app.jobs
-        .iter()
-        .any(|j| j.id == job && matches!(j.kind, JobKind::Score { .. } | JobKind::Explore { .. }))
-}
-
+/// A score or an exploration failed.
 pub fn failed(app: &mut App, job: JobId, error: String) {
-    app.jobs.remove(job);
     if let Mode::Multiverse { job: j, result, .. } = &mut app.mode
-        && *j == job.0
+        && *j == job
     {
         *result = Some(Err(error.clone()));
     }
@@ -316,14 +309,7 @@ pub fn failed(app: &mut App, job: JobId, error: String) {
 /// Scores arrive: each node of the path without token data of its own gets the pieces of
 /// the scored tokens that fall in its text (a token across a node boundary is shared, with
 /// its probability, by both sides).
-pub fn scored(app: &mut App, job: JobId, tokens: Vec<TokenInfo>) {
-    let Some(Job {
-        kind: JobKind::Score { node, text },
-        ..
-    }) = app.jobs.remove(job)
-    else {
-        return;
-    };
+pub fn scored(app: &mut App, node: NodeId, text: &str, tokens: Vec<TokenInfo>) {
     let joined: String = tokens.iter().map(|t| t.text.as_str()).collect();
     let skip = match joined.len().checked_sub(text.len()) {
         // A tokenizer may report a leading space it added; the scores line up from the end.

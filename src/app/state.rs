@@ -2,9 +2,10 @@
 //! the status bar says. Changed only by `update`.
 
 use super::keymap::Keymap;
+use super::multiverse::TokenTree;
 use super::predictor::Predictor;
 use super::textbuf::TextBuf;
-use crate::engine::{ExploredToken, ModelDescription, PromptInspection, SamplingParams};
+use crate::engine::{JobId, ModelDescription, SamplingParams};
 use crate::session::config::Config;
 use crate::session::jobs::Jobs;
 use crate::tree::{Loom, NodeId};
@@ -66,8 +67,8 @@ pub enum Mode {
     Context {
         scroll: u16,
         /// The inspection job and its answer once it arrives.
-        job: Option<u64>,
-        inspection: Option<Result<PromptInspection, String>>,
+        job: Option<JobId>,
+        inspection: Option<Result<ContextFit, String>>,
     },
     /// Walking the tokens of a node (`index` is the highlighted token).
     Tokens {
@@ -87,10 +88,22 @@ pub enum Mode {
     /// The most probable token tree below a node, once the engine answers.
     Multiverse {
         node: NodeId,
-        job: u64,
-        result: Option<Result<Vec<ExploredToken>, String>>,
+        job: JobId,
+        result: Option<Result<Vec<TokenTree>, String>>,
         selected: usize,
     },
+}
+
+/// How the prompt at the cursor fits the model's context window (the context inspector).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextFit {
+    /// Tokens of the whole prompt.
+    pub tokens: usize,
+    pub context_length: usize,
+    /// Tokens cut from the front to fit (0: it fits).
+    pub dropped_tokens: usize,
+    /// Byte offset in the prompt where the kept part begins (0: nothing cut).
+    pub kept_from_byte: usize,
 }
 
 /// The engine as the status bar shows it.
@@ -102,12 +115,7 @@ pub enum EngineState {
 }
 
 /// How serious a status message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
-}
+pub use crate::session::Level;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusMessage {

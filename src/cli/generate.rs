@@ -4,27 +4,16 @@
 use super::args::GenerateArgs;
 use super::error::{CliError, CliResult, code};
 use super::session::{change_loom, pick_node};
-use crate::engine::{
-    BranchSummary, CancelFlag, EngineEvent, EngineHandle, EngineRequest, ExpandRequest, JobId,
-    ModelDescription, TokenInfo,
-};
+use crate::engine::{EngineHandle, ModelDescription};
 use crate::session::backends::{BackendChoice, loader_for};
 use crate::session::config::{self, Config};
-use crate::session::convert::{BranchText, finished, placeholder};
-use crate::session::prompt::prompt_for;
-use crate::tree::{Node, NodeId};
+use crate::session::jobs::Jobs;
+use crate::session::{Outcome, fold, start_expansion};
+use crate::tree::{Loom, Node, NodeId, Origin};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::mpsc;
-
-/// One branch as it came back.
-struct Branch {
-    node: Node,
-    assembler: BranchText,
-    tokens: Vec<TokenInfo>,
-    summary: Option<BranchSummary>,
-}
 
 pub fn generate(
     args: GenerateArgs,
@@ -47,32 +36,45 @@ pub fn generate(
     config::check_sampling(&params)
         .map_err(|e| CliError::usage(format!("bad sampling value: {e}")))?;
     let path = args.file.file.clone();
-    let (ids, branches) = change_loom(&path, |loom| {
+    let children = change_loom(&path, |loom| {
         let node = pick_node(loom, args.node)?;
-        let prompt = prompt_for(loom, node, config.ui.trim_prompt);
-        let branches = run_engine(
-            &config,
-            &choice,
-            &prompt.text,
-            prompt.trimmed_spaces,
-            &params,
-        )?;
-        let nodes = branches.iter().map(|b| b.node.clone()).collect();
-        let ids = loom.add_children(node, nodes)?;
-        Ok((ids, branches))
+        let ids = run_engine(loom, node, &config, &choice, &params)?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| loom.get(id).map(|n| (id, n.clone())))
+            .collect::<Vec<_>>())
     })?;
-    print_children(&ids, &branches, args.json);
+    print_children(&children, args.json);
     Ok(())
 }
 
+/// Generates under `node` as the TUI does (the session's placeholders and fold), waiting
+/// for the job to end; returns the branches that got text.
 fn run_engine(
+    loom: &mut Loom,
+    node: NodeId,
     config: &Config,
     choice: &BackendChoice,
-    prompt: &str,
-    trimmed_spaces: usize,
     params: &crate::engine::SamplingParams,
-) -> CliResult<Vec<Branch>> {
-    let (_, loader) = loader_for(config, choice).map_err(|e| CliError::new(code::USAGE, e))?;
+) -> CliResult<Vec<NodeId>> {
+    let (backend, loader) =
+        loader_for(config, choice).map_err(|e| CliError::new(code::USAGE, e))?;
+    let mut jobs = Jobs::default();
+    let loading = ModelDescription {
+        model: "(loading)".into(),
+        backend,
+        context_length: 0,
+    };
+    let expansion = start_expansion(
+        loom,
+        &mut jobs,
+        node,
+        params,
+        &loading,
+        config.ui.trim_prompt,
+        0,
+    )
+    .map_err(|e| CliError::new(code::DATA, e))?;
     let (tx, rx) = mpsc::channel();
     let engine = EngineHandle::spawn(loader, Box::new(move |e| drop(tx.send(e)))).map_err(|e| {
         CliError::new(
@@ -80,93 +82,65 @@ fn run_engine(
             format!("cannot start the engine thread: {e}"),
         )
     })?;
-    let job = JobId(1);
-    engine.send(EngineRequest::Expand(ExpandRequest {
-        job,
-        prompt: prompt.to_string(),
-        params: params.clone(),
-        cancel: CancelFlag::new(),
-    }));
+    engine.send(expansion.request);
     let progress = std::io::stderr().is_terminal();
-    let mut branches: Vec<Branch> = Vec::new();
     let mut model: Option<ModelDescription> = None;
-    for event in rx.iter() {
-        match event {
-            EngineEvent::Loading { progress: f, step } if progress => {
-                eprint!("\r{:<72}", format!("{:>3.0}% {step}", f * 100.0));
-            }
-            EngineEvent::Loading { .. } => {}
-            EngineEvent::Ready(desc) => {
-                if progress {
-                    eprint!("\r{:<72}\r", "");
+    let mut kept = None;
+    'events: for event in rx.iter() {
+        for outcome in fold(loom, &mut jobs, model.as_ref(), 0, event) {
+            match outcome {
+                Outcome::Loading { progress: f, step } if progress => {
+                    eprint!("\r{:<72}", format!("{:>3.0}% {step}", f * 100.0));
                 }
-                branches = (0..params.n)
-                    .map(|i| Branch {
-                        node: placeholder(&desc, params, i),
-                        assembler: BranchText::new(trimmed_spaces),
-                        tokens: Vec::new(),
-                        summary: None,
-                    })
-                    .collect();
-                model = Some(desc);
-            }
-            EngineEvent::LoadFailed(message) => {
-                return Err(CliError::new(
-                    code::UNAVAILABLE,
-                    format!("the model did not load: {message}"),
-                ));
-            }
-            EngineEvent::PromptTrimmed {
-                dropped_tokens,
-                kept_tokens,
-                ..
-            } => eprintln!(
-                "tloom: the prompt is longer than the context window: the first {dropped_tokens} tokens were left out ({kept_tokens} kept)"
-            ),
-            EngineEvent::Token { branch, token, .. } => {
-                if let Some(b) = branches.get_mut(branch) {
-                    let (text, record) = b.assembler.push(&token);
-                    b.node.text.push_str(&text);
-                    b.node.tokens.get_or_insert_with(Vec::new).push(record);
-                    b.tokens.push(token);
+                Outcome::Ready(desc) => {
+                    if progress {
+                        eprint!("\r{:<72}\r", "");
+                    }
+                    model = Some(desc);
                 }
-            }
-            EngineEvent::BranchFinished {
-                branch, summary, ..
-            } => {
-                if let Some(b) = branches.get_mut(branch) {
-                    b.node.origin = finished(&b.node.origin, &summary);
-                    b.summary = Some(summary);
+                Outcome::LoadFailed(message) => {
+                    return Err(CliError::new(
+                        code::UNAVAILABLE,
+                        format!("the model did not load: {message}"),
+                    ));
                 }
+                Outcome::Notice(_, text) => eprintln!("tloom: {text}"),
+                Outcome::ExpansionEnded {
+                    error: Some(error), ..
+                } => {
+                    return Err(CliError::new(
+                        code::UNAVAILABLE,
+                        format!("generation failed: {error}"),
+                    ));
+                }
+                Outcome::ExpansionEnded { kept: ids, .. } => {
+                    kept = Some(ids);
+                    break 'events;
+                }
+                _ => {}
             }
-            EngineEvent::JobFailed { error, .. } => {
-                return Err(CliError::new(
-                    code::UNAVAILABLE,
-                    format!("generation failed: {error}"),
-                ));
-            }
-            EngineEvent::JobFinished { .. } => break,
-            _ => {}
         }
     }
     engine.shutdown();
-    if model.is_none() {
-        return Err(CliError::new(
+    kept.ok_or_else(|| {
+        CliError::new(
             code::UNAVAILABLE,
-            "the engine stopped before the model was ready",
-        ));
-    }
-    Ok(branches)
+            "the engine stopped before the generation ended",
+        )
+    })
 }
 
-fn print_children(ids: &[NodeId], branches: &[Branch], as_json: bool) {
+fn print_children(children: &[(NodeId, Node)], as_json: bool) {
+    let generation = |node: &Node| match &node.origin {
+        Origin::Model(g) => Some(g.clone()),
+        _ => None,
+    };
     if as_json {
-        let children: Vec<_> = ids
+        let children: Vec<_> = children
             .iter()
-            .zip(branches)
-            .map(|(id, b)| {
-                let tokens: Vec<_> = b
-                    .node
+            .map(|(id, node)| {
+                let g = generation(node);
+                let tokens: Vec<_> = node
                     .tokens
                     .iter()
                     .flatten()
@@ -177,19 +151,20 @@ fn print_children(ids: &[NodeId], branches: &[Branch], as_json: bool) {
                     .collect();
                 json!({
                     "id": id.to_string(),
-                    "text": b.node.text,
+                    "text": node.text,
                     "tokens": tokens,
-                    "finish_reason": b.summary.as_ref().map(|s| s.reason.as_str()),
-                    "seed": b.summary.as_ref().map(|s| s.seed),
-                    "mean_logprob": b.summary.as_ref().and_then(|s| s.mean_logprob),
+                    "finish_reason": g.as_ref().and_then(|g| g.finish.clone()),
+                    "seed": g.as_ref().map(|g| g.seed),
+                    "mean_logprob": g.as_ref().and_then(|g| g.mean_logprob),
                 })
             })
             .collect();
         println!("{:#}", json!({ "children": children }));
     } else {
-        for (id, b) in ids.iter().zip(branches) {
-            let reason = b.summary.as_ref().map_or("?", |s| s.reason.as_str());
-            println!("--- node {id} ({reason})\n{}", b.node.text);
+        for (id, node) in children {
+            let reason = generation(node).and_then(|g| g.finish);
+            let reason = reason.as_deref().unwrap_or("?");
+            println!("--- node {id} ({reason})\n{}", node.text);
         }
     }
 }

@@ -6,5 +6,10 @@
 pub mod backends;
 pub mod config;
 pub mod convert;
+pub mod expand;
+pub mod fold;
 pub mod jobs;
 pub mod prompt;
+
+pub use expand::{Expansion, start_expansion};
+pub use fold::{Level, Outcome, fold};

@@ -162,7 +162,7 @@ fn context(
     theme: &Theme,
     screen: Area,
     scroll: u16,
-    inspection: &Option<Result<crate::engine::PromptInspection, String>>,
+    inspection: &Option<Result<crate::app::state::ContextFit, String>>,
 ) {
     let area = centred(
         screen,

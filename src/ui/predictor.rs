@@ -2,11 +2,10 @@
 
 use super::overlays::{boxed, centred};
 use super::theme::Theme;
-use crate::app::multiverse::rows;
+use crate::app::multiverse::{TokenTree, rows};
 use crate::app::predictor::{alternatives, band, tokens_of};
 use crate::app::state::App;
 use crate::app::view::Area;
-use crate::engine::ExploredToken;
 use crate::tree::NodeId;
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
@@ -79,7 +78,7 @@ pub fn multiverse_popup(
     frame: &mut Frame,
     theme: &Theme,
     screen: Area,
-    result: Option<&Result<Vec<ExploredToken>, String>>,
+    result: Option<&Result<Vec<TokenTree>, String>>,
     selected: usize,
 ) {
     let shown_rows = match result {
@@ -112,7 +111,7 @@ pub fn multiverse_popup(
                         bar(t.path_prob, 8),
                         theme.heat(band(t.path_prob.ln()), true),
                     ),
-                    Span::raw(format!(" {:>5.3} {}", t.path_prob, shown(&t.token.text))),
+                    Span::raw(format!(" {:>5.3} {}", t.path_prob, shown(&t.text))),
                 ]);
                 lines.push(if i == selected {
                     line.style(theme.selected())
