@@ -61,6 +61,36 @@ fn the_engine_knows_nothing_of_the_tree_or_the_ui() {
 }
 
 #[test]
+fn the_cli_goes_through_the_session_not_the_tui() {
+    let bad = offenders(
+        "src/cli",
+        &[
+            "crate::app",
+            "crate::ui",
+            "crate::tui",
+            "ratatui",
+            "crossterm",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn the_session_knows_nothing_of_the_tui() {
+    let bad = offenders(
+        "src/session",
+        &[
+            "crate::app",
+            "crate::ui",
+            "crate::tui",
+            "ratatui",
+            "crossterm",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
 fn the_ui_only_draws() {
     let bad = offenders(
         "src/ui",

@@ -2,7 +2,7 @@
 
 use super::args::{BenchArgs, BenchKind, ModelArgs, ModelCommand, SamplingArgs};
 use super::error::{CliError, CliResult, code};
-use super::{bench, bench_kernels, bench_session, bench_shapes, bench_tree, bench_ui, model};
+use super::{bench, bench_kernels, bench_session, bench_shapes, bench_tree, model};
 use crate::engine::SamplingParams;
 use crate::engine::local::{LocalModel, LocalModelSpec};
 
@@ -96,7 +96,10 @@ pub fn bench_command(mut args: BenchArgs, threads: Option<usize>) -> CliResult {
             "bench shape-file needs --shape NAME (llama3-1b, qwen3-4b)".to_string(),
         )),
         BenchKind::Tree => bench_tree::run(args.json),
-        BenchKind::Ui => bench_ui::run(args.json),
+        // The UI's benchmark is the terminal UI's: the binary runs `tui::bench_ui::run`.
+        BenchKind::Ui => Err(CliError::usage(
+            "tloom bench ui measures the terminal UI: run it through the binary",
+        )),
         BenchKind::Kernels => {
             let result = bench_kernels::run(threads);
             print_result(args.json, &result, result.to_text())

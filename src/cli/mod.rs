@@ -6,7 +6,6 @@ pub mod bench_kernels;
 pub mod bench_session;
 pub mod bench_shapes;
 pub mod bench_tree;
-mod bench_ui;
 mod convert_cmds;
 mod engine_cmds;
 pub mod error;
@@ -31,7 +30,10 @@ pub fn run(
     match command {
         Command::Generate(a) => generate::generate(a, threads, config),
         Command::Config(a) => config_command(a, config),
-        Command::Keys(a) => keys_command(a, config),
+        // The keymap is the terminal UI's: the binary runs `tui::keys_command` instead.
+        Command::Keys(_) => Err(error::CliError::usage(
+            "tloom keys lists the terminal UI's keys: run it through the binary",
+        )),
         Command::New(a) => tree_cmds::new(a),
         Command::Show(a) => tree_cmds::show(a),
         Command::Tree(a) => tree_cmds::tree(a),
@@ -90,33 +92,6 @@ fn config_command(args: args::ConfigArgs, explicit: Option<&std::path::Path>) ->
                 error::code::FAILURE,
                 "no config directory could be found; set TLOOM_CONFIG",
             ));
-        }
-    }
-    Ok(())
-}
-
-fn keys_command(args: args::KeysArgs, explicit: Option<&std::path::Path>) -> CliResult {
-    use crate::app::keymap::{KeyContext, Keymap, keybindings_markdown};
-    let (config, warnings) = crate::session::config::load(explicit)
-        .map_err(|e| error::CliError::new(error::code::CONFIG, e))?;
-    let (keymap, key_warnings) = Keymap::with_overrides(&config.keys);
-    for w in warnings.iter().chain(&key_warnings) {
-        eprintln!("tloom: {w}");
-    }
-    if args.markdown {
-        print!("{}", keybindings_markdown(&keymap));
-        return Ok(());
-    }
-    for context in KeyContext::ALL {
-        println!("[{}]", context.name());
-        for (action, keys) in keymap.bindings(*context) {
-            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-            println!(
-                "  {:<22} {:<18} {}",
-                keys.join(" "),
-                action.name(),
-                action.doc()
-            );
         }
     }
     Ok(())

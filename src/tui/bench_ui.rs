@@ -1,11 +1,11 @@
 //! `tloom bench ui`: the cost of one keypress plus a full redraw with a 100,000-node loom
 //! loaded, idle and while a generation streams tokens at a high rate.
 
-use super::bench_tree::{Shape, synthetic_loom};
-use super::error::{CliError, CliResult, code};
 use crate::app::keymap::Keymap;
 use crate::app::state::{App, FileState};
 use crate::app::{Effect, Msg, update};
+use crate::cli::bench_tree::{Shape, synthetic_loom};
+use crate::cli::error::{CliError, CliResult, code};
 use crate::engine::{EngineEvent, EngineRequest, ModelDescription, TokenInfo};
 use crate::session::config::Config;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
