@@ -10,7 +10,7 @@
 use super::attention::PageQuery;
 use super::avx2::{
     FloatLanes, PageNumbers, bcast4, block_bytes, check_page_queries, fifth_bits, fold_max,
-    i6_chunk, quant_tiles_with, store, weighted_values_in,
+    high_pair, quant_tiles_with, store, weighted_values_in,
 };
 use super::packed::{
     BLOCK, Format, I6_BLOCK_BYTES, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES,
@@ -36,8 +36,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
 ) {
     let groups = x.len();
     // A lone row is bound by memory, and reads its tiles faster as one stream than as two.
-    // `I6` has no paired kernel.
-    let pairs = if MR == 1 || format == Format::I6 {
+    let pairs = if MR == 1 {
         0
     } else {
         tiles.len() / tile_bytes / 2
@@ -71,6 +70,7 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
                 match format {
                     Format::U4 => u4_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                     Format::U5 => u5_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
+                    Format::I6 => i6_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                     _ => s8_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                 }
             };
@@ -425,8 +425,11 @@ unsafe fn s8_tile<const MR: usize>(
     unsafe { store(acc) }
 }
 
-/// `avx2::i6_tile` with `vpdpbusd`: `|w|` meets `x` carrying `w`'s sign, each half block
-/// in its own accumulator per row, then the halves' scales multiply the exact sums.
+/// `avx2::i6_tile` with `vpdpbusd` on the unsigned weights `q` (0..64): each half block
+/// sums in its own accumulator per row, `32 x` the half's activation sum (from the
+/// quantizer) is taken off, and the halves' scales multiply the exact results in float
+/// (exact too). The numbers equal the AVX2 and portable kernels' integer sums, so the
+/// results do too.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 #[inline]
 unsafe fn i6_tile<const MR: usize>(
@@ -436,6 +439,7 @@ unsafe fn i6_tile<const MR: usize>(
     ds: *const f32,
     ahead: Ahead,
 ) -> [[f32; TILE_ROWS]; MR] {
+    let mask = _mm256_set1_epi8(0x0F);
     let mut acc = [_mm256_setzero_ps(); MR];
     for j in 0..nb {
         ahead.block(j, I6_BLOCK_BYTES);
@@ -447,28 +451,35 @@ unsafe fn i6_tile<const MR: usize>(
             for (half, sums) in sums.iter_mut().enumerate() {
                 let hv = _mm256_loadu_si256(blk.add(128 + 32 * half) as *const __m256i);
                 for c in 2 * half..2 * half + 2 {
-                    let (lo, hi) = i6_chunk(blk, c, hv);
-                    let (lo_abs, hi_abs) = (_mm256_abs_epi8(lo), _mm256_abs_epi8(hi));
+                    let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
+                    let lo = _mm256_or_si256(_mm256_and_si256(v, mask), high_pair(hv, 2 * c));
+                    let hi = _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask),
+                        high_pair(hv, 2 * c + 1),
+                    );
                     for (m, sum) in sums.iter_mut().enumerate() {
-                        let xl = _mm256_sign_epi8(bcast4(xj.add(4 * (2 * c * MR + m))), lo);
-                        let xh = _mm256_sign_epi8(bcast4(xj.add(4 * ((2 * c + 1) * MR + m))), hi);
-                        *sum = _mm256_dpbusd_epi32(*sum, lo_abs, xl);
-                        *sum = _mm256_dpbusd_epi32(*sum, hi_abs, xh);
+                        let xl = bcast4(xj.add(4 * (2 * c * MR + m)));
+                        let xh = bcast4(xj.add(4 * ((2 * c + 1) * MR + m)));
+                        *sum = _mm256_dpbusd_epi32(*sum, lo, xl);
+                        *sum = _mm256_dpbusd_epi32(*sum, hi, xh);
                     }
                 }
             }
+            // The scales as floats: each half's sum times its scale, and their total, are
+            // integers below 2^24, so the float products and sum are exact.
             let scale_of = |h: usize| {
-                _mm256_cvtepi8_epi32(_mm_loadl_epi64(blk.add(192 + 8 * h) as *const __m128i))
+                let s = _mm_loadl_epi64(blk.add(192 + 8 * h) as *const __m128i);
+                _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s))
             };
             let (s0, s1) = (scale_of(0), scale_of(1));
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(208) as *const __m128i));
             let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
-                let isum = _mm256_add_epi32(
-                    _mm256_mullo_epi32(sums[0][m], s0),
-                    _mm256_mullo_epi32(sums[1][m], s1),
-                );
-                let f = _mm256_cvtepi32_ps(isum);
+                let (first, all) = (*dj.add(3 * MR + m) as i32, *dj.add(2 * MR + m) as i32);
+                let a0 = _mm256_sub_epi32(sums[0][m], _mm256_set1_epi32(32 * first));
+                let a1 = _mm256_sub_epi32(sums[1][m], _mm256_set1_epi32(32 * (all - first)));
+                let f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), s0);
+                let f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), s1, f0);
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
             }
@@ -476,6 +487,82 @@ unsafe fn i6_tile<const MR: usize>(
     }
     // SAFETY: plain stores into local arrays.
     unsafe { store(acc) }
+}
+
+/// `avx2::high_pair` sixty-four bytes wide.
+#[inline(always)]
+unsafe fn high_pair_wide(hv: __m512i, s: usize) -> __m512i {
+    // SAFETY: register operations only; the caller has AVX-512 BW.
+    unsafe {
+        let moved = match s % 4 {
+            0 => _mm512_slli_epi16::<4>(hv),
+            1 => _mm512_slli_epi16::<2>(hv),
+            2 => hv,
+            _ => _mm512_srli_epi16::<2>(hv),
+        };
+        _mm512_and_si512(moved, _mm512_set1_epi8(0x30))
+    }
+}
+
+/// `i6_tile` for the two tiles at `w` and `w + stride`.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+#[inline]
+unsafe fn i6_pair<const MR: usize>(
+    w: *const u8,
+    stride: usize,
+    nb: usize,
+    x: *const i8,
+    ds: *const f32,
+    ahead: Ahead,
+) -> [[[f32; TILE_ROWS]; MR]; 2] {
+    let mask = _mm512_set1_epi8(0x0F);
+    let mut acc = [_mm512_setzero_ps(); MR];
+    for j in 0..nb {
+        ahead.block(j, I6_BLOCK_BYTES);
+        // SAFETY: as in `u4_pair`.
+        unsafe {
+            let blk = w.add(j * I6_BLOCK_BYTES);
+            let xj = x.add(j * BLOCK * MR);
+            let mut sums = [[_mm512_setzero_si512(); MR]; 2];
+            for (half, sums) in sums.iter_mut().enumerate() {
+                let hv = load_pair(blk.add(128 + 32 * half), stride);
+                for c in 2 * half..2 * half + 2 {
+                    let v = load_pair(blk.add(32 * c), stride);
+                    let lo = _mm512_or_si512(_mm512_and_si512(v, mask), high_pair_wide(hv, 2 * c));
+                    let hi = _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16::<4>(v), mask),
+                        high_pair_wide(hv, 2 * c + 1),
+                    );
+                    for (m, sum) in sums.iter_mut().enumerate() {
+                        let xl = bcast4_wide(xj.add(4 * (2 * c * MR + m)));
+                        let xh = bcast4_wide(xj.add(4 * ((2 * c + 1) * MR + m)));
+                        *sum = _mm512_dpbusd_epi32(*sum, lo, xl);
+                        *sum = _mm512_dpbusd_epi32(*sum, hi, xh);
+                    }
+                }
+            }
+            // Both tiles' eight scales of half `h`, widened to sixteen 32-bit lanes.
+            let scale_of = |h: usize| {
+                let a = _mm_loadl_epi64(blk.add(192 + 8 * h) as *const __m128i);
+                let b = _mm_loadl_epi64(blk.add(stride + 192 + 8 * h) as *const __m128i);
+                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_unpacklo_epi64(a, b)))
+            };
+            let (s0, s1) = (scale_of(0), scale_of(1));
+            let dw = halves_pair(blk.add(208), stride);
+            let dj = ds.add(j * DS_PER_ROW * MR);
+            for m in 0..MR {
+                let (first, all) = (*dj.add(3 * MR + m) as i32, *dj.add(2 * MR + m) as i32);
+                let a0 = _mm512_sub_epi32(sums[0][m], _mm512_set1_epi32(32 * first));
+                let a1 = _mm512_sub_epi32(sums[1][m], _mm512_set1_epi32(32 * (all - first)));
+                let f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(a0), s0);
+                let f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1), s1, f0);
+                let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*dj.add(m)));
+                acc[m] = _mm512_fmadd_ps(f, scale, acc[m]);
+            }
+        }
+    }
+    // SAFETY: plain stores into local arrays.
+    unsafe { store_pair(acc) }
 }
 
 /// As `avx2::page_scores`, with sixteen keys (a whole page's slots of one dimension) in one
