@@ -54,6 +54,12 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
     // SAFETY: passed on from the caller.
     unsafe { quant_tiles_with(format, last, tile_bytes, x, out_last, kernels) };
     let nb = tile_bytes / block_bytes(format);
+    // `I6` pairs are unpacked once, by the first group's pass, for the others to read.
+    let mut scratch = Vec::new();
+    if format == Format::I6 && groups > 1 && pairs > 0 {
+        scratch = I6_SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        scratch.resize(nb * I6_UNPACKED_BLOCK, 0);
+    }
     for p in 0..pairs {
         for (g, xg) in x.iter().enumerate() {
             let w = paired[2 * p * tile_bytes..].as_ptr();
@@ -70,7 +76,27 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
                 match format {
                     Format::U4 => u4_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                     Format::U5 => u5_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
-                    Format::I6 => i6_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
+                    Format::I6 if groups == 1 => i6_pair::<MR, UNPACK>(
+                        w,
+                        tile_bytes,
+                        nb,
+                        xq,
+                        ds,
+                        ahead,
+                        std::ptr::null_mut(),
+                    ),
+                    Format::I6 if g == 0 => i6_pair::<MR, UNPACK_AND_KEEP>(
+                        w,
+                        tile_bytes,
+                        nb,
+                        xq,
+                        ds,
+                        ahead,
+                        scratch.as_mut_ptr(),
+                    ),
+                    Format::I6 => {
+                        i6_pair::<MR, KEPT>(w, tile_bytes, nb, xq, ds, ahead, scratch.as_mut_ptr())
+                    }
                     _ => s8_pair::<MR>(w, tile_bytes, nb, xq, ds, ahead),
                 }
             };
@@ -80,7 +106,24 @@ pub(crate) unsafe fn quant_tiles<const MR: usize>(
             }
         }
     }
+    if !scratch.is_empty() {
+        I6_SCRATCH.with(|s| *s.borrow_mut() = scratch);
+    }
 }
+
+thread_local! {
+    /// A pair of `I6` tiles unpacked to bytes, kept between calls so it is allocated once.
+    static I6_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Bytes of one block of a pair of `I6` tiles unpacked: four chunks of low and high
+/// sub-steps, 64 bytes each.
+const I6_UNPACKED_BLOCK: usize = 4 * 2 * 64;
+/// How `i6_pair` gets its weights: unpacked from the tiles, also kept in the scratch
+/// buffer, or read back from it.
+const UNPACK: u8 = 0;
+const UNPACK_AND_KEEP: u8 = 1;
+const KEPT: u8 = 2;
 
 /// Two tiles' 32-byte chunks at `p` and `p + stride` in one register.
 #[inline(always)]
@@ -427,8 +470,8 @@ unsafe fn s8_tile<const MR: usize>(
 
 /// `avx2::i6_tile` with `vpdpbusd` on the unsigned weights `q` (0..64): each half block
 /// sums in its own accumulator per row, `32 x` the half's activation sum (from the
-/// quantizer) is taken off, and the halves' scales multiply the exact results in float
-/// (exact too). The numbers equal the AVX2 and portable kernels' integer sums, so the
+/// quantizer) is taken off and the halves' scales multiply the results, all in float and
+/// all exact (every number is an integer below 2^24). The numbers equal the AVX2 and portable kernels' integer sums, so the
 /// results do too.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 #[inline]
@@ -475,11 +518,15 @@ unsafe fn i6_tile<const MR: usize>(
             let dw = _mm256_cvtph_ps(_mm_loadu_si128(blk.add(208) as *const __m128i));
             let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
-                let (first, all) = (*dj.add(3 * MR + m) as i32, *dj.add(2 * MR + m) as i32);
-                let a0 = _mm256_sub_epi32(sums[0][m], _mm256_set1_epi32(32 * first));
-                let a1 = _mm256_sub_epi32(sums[1][m], _mm256_set1_epi32(32 * (all - first)));
-                let f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), s0);
-                let f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), s1, f0);
+                let a0 = _mm256_sub_ps(
+                    _mm256_cvtepi32_ps(sums[0][m]),
+                    _mm256_set1_ps(*dj.add(3 * MR + m)),
+                );
+                let a1 = _mm256_sub_ps(
+                    _mm256_cvtepi32_ps(sums[1][m]),
+                    _mm256_set1_ps(*dj.add(4 * MR + m)),
+                );
+                let f = _mm256_fmadd_ps(a1, s1, _mm256_mul_ps(a0, s0));
                 let scale = _mm256_mul_ps(dw, _mm256_set1_ps(*dj.add(m)));
                 acc[m] = _mm256_fmadd_ps(f, scale, acc[m]);
             }
@@ -504,35 +551,56 @@ unsafe fn high_pair_wide(hv: __m512i, s: usize) -> __m512i {
     }
 }
 
-/// `i6_tile` for the two tiles at `w` and `w + stride`.
+/// `i6_tile` for the two tiles at `w` and `w + stride`. With `MODE` `UNPACK_AND_KEEP` the
+/// unpacked weights also go to `kept` (`nb * I6_UNPACKED_BLOCK` bytes), and with `KEPT`
+/// they are read from there instead of unpacked again (a second group of rows).
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 #[inline]
-unsafe fn i6_pair<const MR: usize>(
+unsafe fn i6_pair<const MR: usize, const MODE: u8>(
     w: *const u8,
     stride: usize,
     nb: usize,
     x: *const i8,
     ds: *const f32,
     ahead: Ahead,
+    kept: *mut u8,
 ) -> [[[f32; TILE_ROWS]; MR]; 2] {
     let mask = _mm512_set1_epi8(0x0F);
     let mut acc = [_mm512_setzero_ps(); MR];
     for j in 0..nb {
         ahead.block(j, I6_BLOCK_BYTES);
-        // SAFETY: as in `u4_pair`.
+        // SAFETY: as in `u4_pair`; when `MODE` uses it, `kept` holds `nb` unpacked blocks.
         unsafe {
             let blk = w.add(j * I6_BLOCK_BYTES);
             let xj = x.add(j * BLOCK * MR);
             let mut sums = [[_mm512_setzero_si512(); MR]; 2];
             for (half, sums) in sums.iter_mut().enumerate() {
-                let hv = load_pair(blk.add(128 + 32 * half), stride);
+                let hv = if MODE == KEPT {
+                    _mm512_setzero_si512()
+                } else {
+                    load_pair(blk.add(128 + 32 * half), stride)
+                };
                 for c in 2 * half..2 * half + 2 {
-                    let v = load_pair(blk.add(32 * c), stride);
-                    let lo = _mm512_or_si512(_mm512_and_si512(v, mask), high_pair_wide(hv, 2 * c));
-                    let hi = _mm512_or_si512(
-                        _mm512_and_si512(_mm512_srli_epi16::<4>(v), mask),
-                        high_pair_wide(hv, 2 * c + 1),
-                    );
+                    let at = kept.wrapping_add(j * I6_UNPACKED_BLOCK + 128 * c);
+                    let (lo, hi) = if MODE == KEPT {
+                        (
+                            _mm512_loadu_si512(at as *const __m512i),
+                            _mm512_loadu_si512(at.add(64) as *const __m512i),
+                        )
+                    } else {
+                        let v = load_pair(blk.add(32 * c), stride);
+                        let lo =
+                            _mm512_or_si512(_mm512_and_si512(v, mask), high_pair_wide(hv, 2 * c));
+                        let hi = _mm512_or_si512(
+                            _mm512_and_si512(_mm512_srli_epi16::<4>(v), mask),
+                            high_pair_wide(hv, 2 * c + 1),
+                        );
+                        if MODE == UNPACK_AND_KEEP {
+                            _mm512_storeu_si512(at as *mut __m512i, lo);
+                            _mm512_storeu_si512(at.add(64) as *mut __m512i, hi);
+                        }
+                        (lo, hi)
+                    };
                     for (m, sum) in sums.iter_mut().enumerate() {
                         let xl = bcast4_wide(xj.add(4 * (2 * c * MR + m)));
                         let xh = bcast4_wide(xj.add(4 * ((2 * c + 1) * MR + m)));
@@ -551,11 +619,15 @@ unsafe fn i6_pair<const MR: usize>(
             let dw = halves_pair(blk.add(208), stride);
             let dj = ds.add(j * DS_PER_ROW * MR);
             for m in 0..MR {
-                let (first, all) = (*dj.add(3 * MR + m) as i32, *dj.add(2 * MR + m) as i32);
-                let a0 = _mm512_sub_epi32(sums[0][m], _mm512_set1_epi32(32 * first));
-                let a1 = _mm512_sub_epi32(sums[1][m], _mm512_set1_epi32(32 * (all - first)));
-                let f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(a0), s0);
-                let f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1), s1, f0);
+                let a0 = _mm512_sub_ps(
+                    _mm512_cvtepi32_ps(sums[0][m]),
+                    _mm512_set1_ps(*dj.add(3 * MR + m)),
+                );
+                let a1 = _mm512_sub_ps(
+                    _mm512_cvtepi32_ps(sums[1][m]),
+                    _mm512_set1_ps(*dj.add(4 * MR + m)),
+                );
+                let f = _mm512_fmadd_ps(a1, s1, _mm512_mul_ps(a0, s0));
                 let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*dj.add(m)));
                 acc[m] = _mm512_fmadd_ps(f, scale, acc[m]);
             }

@@ -1,8 +1,8 @@
 //! Activations quantized for the integer kernels: per row and per 32 values, signed bytes in
 //! -127..=127 with a scale `d`, the scaled sum `s = d * sum(q)` (which the `U4` kernel needs
 //! for the weights' offsets), the plain sum (exact as a float; the VNNI `S8` kernel
-//! multiplies unsigned `w + 128` and subtracts `128 * sum(q)`) and the plain sum of the
-//! first 16 (the VNNI `I6` kernels subtract `32 * sum(q)` per half block).
+//! multiplies unsigned `w + 128` and subtracts `128 * sum(q)`) and `32 x` the sums of each
+//! half (16 values: the VNNI `I6` kernels subtract them, exactly, per half block).
 //!
 //! Rows are stored in groups of four, interleaved 4 bytes at a time, because that is how the
 //! kernels read them: one weight load meets the same four activation bytes of every row of a
@@ -17,9 +17,9 @@ use super::{Isa, SharedMut};
 pub const GROUP: usize = 4;
 /// 4-byte units per block.
 const UNITS: usize = BLOCK / 4;
-/// Floats per row and block in `ds`: the scale, the scaled sum, the plain sum, the plain sum
-/// of the first half.
-pub(crate) const DS_PER_ROW: usize = 4;
+/// Floats per row and block in `ds`: the scale, the scaled sum, the plain sum, and `32 x`
+/// the plain sum of each half.
+pub(crate) const DS_PER_ROW: usize = 5;
 
 /// `rows` rows of `cols` quantized activations, in groups of `GROUP` rows.
 #[derive(Debug, Clone, Default)]
@@ -32,8 +32,8 @@ pub struct QuantRows {
     /// lies as compactly as in a plain row-major layout).
     qs: Vec<i8>,
     /// Per group and block, the rows' scales, then their scaled sums, their plain sums and
-    /// the plain sums of their first 16 values: `ds[g * nb * 4 * GROUP + j * 4 * r + m]`,
-    /// `ds[.. + r]`, `ds[.. + 2 * r]` and `ds[.. + 3 * r]`.
+    /// `32 x` the plain sums of their two halves: `ds[g * nb * 5 * GROUP + j * 5 * r + m]`,
+    /// `ds[.. + r]`, `ds[.. + 2 * r]`, `ds[.. + 3 * r]` and `ds[.. + 4 * r]`.
     ds: Vec<f32>,
 }
 
@@ -213,7 +213,9 @@ fn quantize_group_with(
             ds[at] = d;
             ds[at + rows] = d * sum as f32;
             ds[at + 2 * rows] = sum as f32;
-            ds[at + 3 * rows] = q[..BLOCK / 2].iter().map(|&v| v as i32).sum::<i32>() as f32;
+            let first: i32 = q[..BLOCK / 2].iter().map(|&v| v as i32).sum();
+            ds[at + 3 * rows] = (32 * first) as f32;
+            ds[at + 4 * rows] = (32 * (sum - first)) as f32;
         }
     }
 }
