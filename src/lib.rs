@@ -3,7 +3,8 @@
 //! Layers, in dependency order: `tree` (the loom itself, no UI or model), `engine` (text
 //! generation, no tree), `store` (files), `session` (the tree<->engine loop with no UI:
 //! config, backends, prompts, jobs and the fold of engine events into the tree), `app`
-//! (the TUI's state and update), `ui` (drawing only) and `cli` (headless subcommands).
+//! (the TUI's state and update), `ui` (drawing only), `weave` (the automatic search, over
+//! `session`) and `cli` (headless subcommands).
 
 pub mod app;
 pub mod cli;
@@ -14,3 +15,4 @@ pub mod store;
 pub mod tree;
 pub mod tui;
 pub mod ui;
+pub mod weave;

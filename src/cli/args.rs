@@ -88,6 +88,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Generate continuations of a node with the model and add them as its children.
     Generate(GenerateArgs),
+    /// Search below a node by itself: rounds of expansion scored by a rubric, within a
+    /// token budget; weak branches are archived, the tree is saved after every round.
+    #[command(
+        after_help = "Examples:\n  tloom weave story.json --score-regex '(?i)treasure' --budget-tokens 2000\n  tloom weave story.json --node 7 --rubric assets/rubrics/lighthouse.toml --budget-tokens 4000 --json"
+    )]
+    Weave(WeaveArgs),
     /// Print the config file's path or the default config.
     Config(ConfigArgs),
     /// Print the key bindings (or docs/keybindings.md with --markdown).
@@ -518,6 +524,45 @@ pub struct GenerateArgs {
     #[arg(long, value_hint = ValueHint::FilePath)]
     pub tokenizer: Option<PathBuf>,
     /// Print JSON: {"children": [{"id", "text", "tokens", "finish_reason"}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scorer").required(true).args(["rubric", "score_regex"])))]
+pub struct WeaveArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// The node to search below (default: the saved cursor).
+    #[arg(long)]
+    pub node: Option<NodeId>,
+    /// A rubric file (TOML; docs/weave.md).
+    #[arg(long, value_hint = ValueHint::FilePath)]
+    pub rubric: Option<PathBuf>,
+    /// A one-line rubric: the text from the root must match this regex.
+    #[arg(long)]
+    pub score_regex: Option<String>,
+    /// The most tokens the run may generate (never exceeded).
+    #[arg(long)]
+    pub budget_tokens: usize,
+    /// Nodes expanded per round.
+    #[arg(long, default_value_t = 2)]
+    pub per_round: usize,
+    /// Keep searching after a node passes every regex of the rubric.
+    #[arg(long)]
+    pub no_stop: bool,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+    /// A backend named in the config (default: the config's `backend`).
+    #[arg(long, conflicts_with = "base_url")]
+    pub backend: Option<String>,
+    /// An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (no config needed).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// With --base-url: the server's model name. Otherwise: a local GGUF file.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Print JSON: {"best": {"id", "score", "text"}, "tokens_used", "nodes_added", "rounds"}.
     #[arg(long)]
     pub json: bool,
 }

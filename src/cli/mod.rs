@@ -14,6 +14,7 @@ pub mod model;
 mod path_metrics;
 pub mod session;
 mod tree_cmds;
+mod weave;
 
 pub use engine_cmds::spec as local_spec;
 
@@ -29,6 +30,7 @@ pub fn run(
 ) -> CliResult {
     match command {
         Command::Generate(a) => generate::generate(a, threads, config),
+        Command::Weave(a) => weave::weave(a, threads, config),
         Command::Config(a) => config_command(a, config),
         // The keymap is the terminal UI's: the binary runs `tui::keys_command` instead.
         Command::Keys(_) => Err(error::CliError::usage(

@@ -38,6 +38,32 @@ pub fn change_loom<T>(path: &Path, change: impl FnOnce(&mut Loom) -> CliResult<T
     Ok(result)
 }
 
+/// Saves a loom the caller holds the lock of (and clears its journal).
+pub fn save_loom(path: &Path, loom: &mut Loom) -> CliResult {
+    let bytes = store::to_bytes(loom);
+    store::save_bytes(path, &bytes)?;
+    store::Journal::new(path, store::Base::of(&bytes)).saved(loom, store::Base::of(&bytes))?;
+    Ok(())
+}
+
+/// Locks and loads a loom to change it over a while (saving with `save_loom`); the lock is
+/// held until the returned guard is dropped.
+pub fn open_for_change(path: &Path) -> CliResult<(FileLock, Loom)> {
+    let lock = FileLock::acquire(path)?;
+    let recovered = store::load_recovering(path)?;
+    for note in &recovered.notes {
+        eprintln!("{}: {note}", path.display());
+    }
+    let opened = recovered.opened;
+    if let Some(reason) = opened.read_only {
+        return Err(CliError::new(
+            code::DATA,
+            format!("{}: {reason}", path.display()),
+        ));
+    }
+    Ok((lock, opened.loom))
+}
+
 /// The node a command is about: the given one (checked), else the saved cursor.
 pub fn pick_node(loom: &Loom, node: Option<NodeId>) -> CliResult<NodeId> {
     let id = node.unwrap_or(loom.cursor());

@@ -62,6 +62,13 @@ pub enum Edit {
         id: NodeId,
         memory: String,
     },
+    /// Set (or, with `None`, remove) one value of the node's `extra` map: data that tools
+    /// record on a node (the weave's scores), kept through saves and exports.
+    SetExtra {
+        id: NodeId,
+        key: String,
+        value: Option<serde_json::Value>,
+    },
 }
 
 impl Edit {
@@ -75,7 +82,8 @@ impl Edit {
             | Edit::SetFlag { id, .. }
             | Edit::SetTags { id, .. }
             | Edit::SetNote { id, .. }
-            | Edit::SetMemory { id, .. } => Some(*id),
+            | Edit::SetMemory { id, .. }
+            | Edit::SetExtra { id, .. } => Some(*id),
             Edit::Reroot { node } => Some(node.id),
             Edit::Unroot => None,
         }
@@ -136,6 +144,18 @@ impl Loom {
             Edit::SetMemory { id, memory } => {
                 let old = std::mem::replace(&mut self.node_mut(id)?.memory, memory);
                 Ok(Edit::SetMemory { id, memory: old })
+            }
+            Edit::SetExtra { id, key, value } => {
+                let extra = &mut self.node_mut(id)?.extra;
+                let old = match value {
+                    Some(v) => extra.insert(key.clone(), v),
+                    None => extra.remove(&key),
+                };
+                Ok(Edit::SetExtra {
+                    id,
+                    key,
+                    value: old,
+                })
             }
         }
     }

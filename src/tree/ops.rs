@@ -295,6 +295,24 @@ impl Loom {
         )
     }
 
+    /// Set one value of the node's `extra` map (`None` removes it), as one undo step.
+    pub fn set_extra(
+        &mut self,
+        id: NodeId,
+        key: &str,
+        value: Option<serde_json::Value>,
+    ) -> Result<(), TreeError> {
+        self.node(id)?;
+        self.record(
+            "record",
+            vec![Edit::SetExtra {
+                id,
+                key: key.to_string(),
+                value,
+            }],
+        )
+    }
+
     /// Set the memory text of a subtree (prepended to prompts below it).
     pub fn set_node_memory(&mut self, id: NodeId, memory: &str) -> Result<(), TreeError> {
         self.node(id)?;
