@@ -76,18 +76,20 @@ fn the_cli_goes_through_the_session_not_the_tui() {
 }
 
 #[test]
-fn the_session_knows_nothing_of_the_tui() {
-    let bad = offenders(
-        "src/session",
-        &[
-            "crate::app",
-            "crate::ui",
-            "crate::tui",
-            "ratatui",
-            "crossterm",
-        ],
-    );
-    assert!(bad.is_empty(), "{bad:#?}");
+fn the_session_and_the_weave_know_nothing_of_the_tui() {
+    for dir in ["src/session", "src/weave"] {
+        let bad = offenders(
+            dir,
+            &[
+                "crate::app",
+                "crate::ui",
+                "crate::tui",
+                "ratatui",
+                "crossterm",
+            ],
+        );
+        assert!(bad.is_empty(), "{bad:#?}");
+    }
 }
 
 #[test]
