@@ -482,6 +482,8 @@ pub enum BenchKind {
     /// Write (once) and print the path of a bigger model with random weights: --shape
     /// llama3-1b or qwen3-4b.
     ShapeFile,
+    /// The weave against best-of-N sampling at the same token budget (--runs seeds a goal).
+    Weave,
 }
 
 #[derive(Debug, Args)]

@@ -100,6 +100,12 @@ pub fn bench_command(mut args: BenchArgs, threads: Option<usize>) -> CliResult {
         BenchKind::Ui => Err(CliError::usage(
             "tloom bench ui measures the terminal UI: run it through the binary",
         )),
+        BenchKind::Weave => {
+            let result =
+                super::bench_weave::run_bench(spec(&args.model, threads), args.runs.max(1), 360)
+                    .map_err(|e| CliError::new(code::FAILURE, e))?;
+            print_result(args.json, &result, result.to_text())
+        }
         BenchKind::Kernels => {
             let result = bench_kernels::run(threads);
             print_result(args.json, &result, result.to_text())

@@ -6,6 +6,7 @@ pub mod bench_kernels;
 pub mod bench_session;
 pub mod bench_shapes;
 pub mod bench_tree;
+pub mod bench_weave;
 mod convert_cmds;
 mod engine_cmds;
 pub mod error;

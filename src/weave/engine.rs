@@ -40,6 +40,11 @@ impl EngineExpander {
         }
     }
 
+    /// The sampling of the next expansions (`n` children of `max_tokens`, seeds from `seed`).
+    pub fn set_params(&mut self, params: SamplingParams) {
+        self.params = params;
+    }
+
     pub fn shutdown(self) {
         self.engine.shutdown();
     }
