@@ -8,7 +8,6 @@ use crate::engine::EngineEvent;
 use crate::session::{Outcome, fold};
 
 pub fn handle(app: &mut App, event: EngineEvent, fx: &mut Vec<Effect>) {
-    let _ = fx;
     let model = app.model().cloned();
     let outcomes = fold(&mut app.loom, &mut app.jobs, model.as_ref(), app.now, event);
     for outcome in outcomes {
@@ -31,11 +30,14 @@ pub fn handle(app: &mut App, event: EngineEvent, fx: &mut Vec<Effect>) {
                 app.engine = EngineState::Failed(message);
             }
             Outcome::Notice(level, text) => app.say(level, text),
-            Outcome::ExpansionEnded { error, .. } => {
-                if let Some(error) = error {
+            Outcome::ExpansionEnded {
+                job, kept, error, ..
+            } => {
+                if let Some(error) = &error {
                     app.say(Level::Error, format!("generation failed: {error}"));
                 }
-                expansion_ended(app)
+                expansion_ended(app);
+                super::weave::job_ended(app, job, &kept, error.as_deref(), fx);
             }
             Outcome::Inspected { job, result } => {
                 if let Mode::Context {

@@ -50,8 +50,16 @@ pub fn generate(app: &mut App, parent: NodeId, fx: &mut Vec<Effect>) {
     app.file.dirty = true;
 }
 
-/// Cancel every running or queued generation; branches keep their text, marked as cut.
+/// Cancel every running or queued generation (and stop a weave); branches keep their
+/// text, marked as cut.
 pub fn cancel_all(app: &mut App) -> bool {
+    // A running weave stops too: its rounds are generations like any others.
+    if let Some(w) = app.weave.as_mut()
+        && w.halted.is_none()
+        && w.in_round()
+    {
+        w.stop();
+    }
     let n = app.jobs.cancel_all();
     if n > 0 {
         app.say(

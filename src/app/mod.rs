@@ -22,6 +22,7 @@ pub mod state;
 pub mod textbuf;
 pub mod update;
 pub mod view;
+pub mod weave;
 
 pub use msg::{Effect, Msg};
 pub use state::App;

@@ -42,6 +42,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "node-memory",
         "node-memory TEXT: memory for the current subtree",
     ),
+    (
+        "weave",
+        "weave REGEX [TOKENS]: search below the cursor by itself until a path matches; weave pause|resume|stop|best",
+    ),
     ("tag", "tag WORDS: set the current node's tags"),
     ("note", "note TEXT: set the current node's note"),
     (
@@ -161,7 +165,12 @@ fn command(app: &mut App, name: &str, args: &str, fx: &mut Vec<Effect>) {
             .map_or("", |(_, u)| *u)
             .to_string()
     };
-    if args.is_empty() && !matches!(name, "memory" | "node-memory" | "tag" | "note" | "stats") {
+    if args.is_empty()
+        && !matches!(
+            name,
+            "memory" | "node-memory" | "tag" | "note" | "stats" | "weave"
+        )
+    {
         return app.say(Level::Info, usage());
     }
     match name {
@@ -217,6 +226,7 @@ fn command(app: &mut App, name: &str, args: &str, fx: &mut Vec<Effect>) {
                 ),
             },
         },
+        "weave" => super::weave::command(app, args, fx),
         "memory" => {
             super::curate::apply_edit(app, super::state::EditTarget::Memory, args.to_string(), fx)
         }

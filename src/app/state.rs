@@ -184,6 +184,8 @@ pub struct App {
     pub rng: u64,
     /// The probability views: heatmap switch and scores of hand-written text.
     pub predictor: Predictor,
+    /// The weave running (or last run) below a node, if any.
+    pub weave: Option<crate::weave::weaver::Weaver>,
     pub quit: bool,
 }
 
@@ -221,6 +223,7 @@ impl App {
             screen: (80, 24),
             rng: now | 1,
             predictor: Predictor::default(),
+            weave: None,
             quit: false,
             config,
         }

@@ -106,6 +106,81 @@ fn passes(loom: &Loom, rubric: &Rubric, id: NodeId) -> bool {
         })
 }
 
+/// The search over what is already below `root` (every visible node scored; those with
+/// children count as expanded).
+pub(crate) fn prepare(
+    loom: &Loom,
+    rubric: &Rubric,
+    root: NodeId,
+    policy: Policy,
+) -> Result<Search, String> {
+    loom.node(root).map_err(|e| e.to_string())?;
+    let mut search = Search::new(policy);
+    let mut stack = vec![(root, None)];
+    while let Some((id, parent)) = stack.pop() {
+        let s = score_node(loom, rubric, id)?;
+        search.scored(id, parent, s.total);
+        if !loom.children(id).is_empty() {
+            search.expanded(id);
+        }
+        stack.extend(loom.visible_children(id).into_iter().map(|c| (c, Some(id))));
+    }
+    search.back_up(&LoomShape(loom), root);
+    Ok(search)
+}
+
+/// Up to `k` nodes to expand next, each marked as expanded.
+pub(crate) fn choose(search: &mut Search, loom: &Loom, root: NodeId, k: usize) -> Vec<NodeId> {
+    let parents = search.select(&LoomShape(loom), root, k, &HashSet::new());
+    for &p in &parents {
+        search.expanded(p);
+    }
+    parents
+}
+
+/// Whether the best node found so far passes the rubric.
+pub(crate) fn goal_reached(search: &Search, loom: &Loom, rubric: &Rubric, root: NodeId) -> bool {
+    search
+        .best(&LoomShape(loom), root)
+        .is_some_and(|(id, _)| passes(loom, rubric, id))
+}
+
+/// A round's new nodes into the search: each scored and its record written on it, values
+/// backed up, weak branches archived (never the cursor's path, nor what the person kept).
+/// Returns how many were archived.
+pub(crate) fn absorb(
+    loom: &mut Loom,
+    rubric: &Rubric,
+    search: &mut Search,
+    root: NodeId,
+    round: usize,
+    added: &[(NodeId, NodeId)],
+) -> Result<usize, String> {
+    for &(parent, id) in added {
+        let s = score_node(loom, rubric, id)?;
+        search.scored(id, Some(parent), s.total);
+        let parts: serde_json::Map<String, serde_json::Value> = s
+            .parts
+            .iter()
+            .map(|p| (p.name.clone(), json!(p.value)))
+            .collect();
+        let record = json!({"round": round, "score": s.total, "parts": parts});
+        loom.set_extra(id, "weave", Some(record))
+            .map_err(|e| e.to_string())?;
+    }
+    search.back_up(&LoomShape(loom), root);
+    let cursor = loom.cursor();
+    let mut protected: HashSet<NodeId> = loom.ancestry(cursor).into_iter().collect();
+    protected.insert(cursor);
+    let mut archived = 0;
+    for id in search.to_archive(&LoomShape(loom), root, &protected) {
+        if loom.set_archived(id, true).is_ok() {
+            archived += 1;
+        }
+    }
+    Ok(archived)
+}
+
 /// Runs the weave on `loom` below `opts.root`. `after_round` sees the tree after each round
 /// (to save it); an error from it, the expander or the rubric stops the run, and what the
 /// rounds before made stays in the tree.
@@ -116,31 +191,11 @@ pub fn run(
     opts: &Options,
     after_round: &mut dyn FnMut(&Loom, &Report) -> Result<(), String>,
 ) -> Result<Report, String> {
-    loom.node(opts.root).map_err(|e| e.to_string())?;
-    let mut search = Search::new(opts.policy);
+    let mut search = prepare(loom, rubric, opts.root, opts.policy)?;
     let mut report = Report::default();
-    // The nodes already there are scored first (the root and what the person wrote or kept).
-    let mut stack = vec![(opts.root, None)];
-    while let Some((id, parent)) = stack.pop() {
-        let s = score_node(loom, rubric, id)?;
-        search.scored(id, parent, s.total);
-        if !loom.children(id).is_empty() {
-            search.expanded(id);
-        }
-        stack.extend(loom.visible_children(id).into_iter().map(|c| (c, Some(id))));
-    }
-    // The cursor's own path is never archived.
-    let cursor = loom.cursor();
-    let mut protected: HashSet<NodeId> = loom.ancestry(cursor).into_iter().collect();
-    protected.insert(cursor);
-    search.back_up(&LoomShape(loom), opts.root);
     let per_parent = expander.max_tokens_per_parent().max(1);
     loop {
-        if opts.stop_on_pass
-            && search
-                .best(&LoomShape(loom), opts.root)
-                .is_some_and(|(id, _)| passes(loom, rubric, id))
-        {
+        if opts.stop_on_pass && goal_reached(&search, loom, rubric, opts.root) {
             break;
         }
         let room = (opts.budget_tokens - report.tokens_used) / per_parent;
@@ -148,36 +203,16 @@ pub fn run(
         if k == 0 {
             break;
         }
-        let parents = search.select(&LoomShape(loom), opts.root, k, &HashSet::new());
+        let parents = choose(&mut search, loom, opts.root, k);
         if parents.is_empty() {
             break;
-        }
-        for &p in &parents {
-            search.expanded(p);
         }
         let round = report.rounds + 1;
         let added = expander.expand(loom, &parents, round)?;
         report.rounds = round;
         report.tokens_used += added.tokens;
         report.nodes_added += added.nodes.len();
-        for &(parent, id) in &added.nodes {
-            let s = score_node(loom, rubric, id)?;
-            search.scored(id, Some(parent), s.total);
-            let parts: serde_json::Map<String, serde_json::Value> = s
-                .parts
-                .iter()
-                .map(|p| (p.name.clone(), json!(p.value)))
-                .collect();
-            let record = json!({"round": round, "score": s.total, "parts": parts});
-            loom.set_extra(id, "weave", Some(record))
-                .map_err(|e| e.to_string())?;
-        }
-        search.back_up(&LoomShape(loom), opts.root);
-        for id in search.to_archive(&LoomShape(loom), opts.root, &protected) {
-            if loom.set_archived(id, true).is_ok() {
-                report.archived += 1;
-            }
-        }
+        report.archived += absorb(loom, rubric, &mut search, opts.root, round, &added.nodes)?;
         report.best = best(loom, rubric, &search, opts.root);
         after_round(loom, &report)?;
     }
@@ -185,7 +220,7 @@ pub fn run(
     Ok(report)
 }
 
-fn best(loom: &Loom, rubric: &Rubric, search: &Search, root: NodeId) -> Option<Best> {
+pub(crate) fn best(loom: &Loom, rubric: &Rubric, search: &Search, root: NodeId) -> Option<Best> {
     let (id, score) = search.best(&LoomShape(loom), root)?;
     Some(Best {
         id,
