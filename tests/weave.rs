@@ -282,3 +282,69 @@ fn tloom_weave_runs_on_a_real_model_saves_its_rounds_and_prints_json() {
         assert!(e.contains(want), "{args:?}: {e}");
     }
 }
+
+#[test]
+fn killing_tloom_weave_mid_run_loses_no_finished_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.gguf");
+    TinyModel::default().write(&model).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let file = dir.path().join("story.json");
+    let file_s = file.to_str().unwrap();
+    assert!(
+        tloom(&["new", file_s, "--prompt", "abc abc"], &config)
+            .status
+            .success()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tloom"))
+        .args([
+            "weave",
+            file_s,
+            "--score-regex",
+            "never matches: \\x00",
+            "--budget-tokens",
+            "1000000",
+            "-n",
+            "2",
+            "--max-tokens",
+            "5",
+            "--seed",
+            "3",
+            "--model",
+            model.to_str().unwrap(),
+        ])
+        .env("TLOOM_CONFIG", &config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until a few rounds are saved, then kill it without warning.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.matches("\"weave\"").count() >= 6 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no rounds were saved");
+        assert!(child.try_wait().unwrap().is_none(), "the weave ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The file is whole, and every round saved before the kill is in it.
+    let loom = tloom::store::load(&file).unwrap().loom;
+    let made = loom
+        .all_nodes()
+        .into_iter()
+        .filter(|&id| loom.get(id).unwrap().extra.contains_key("weave"))
+        .count();
+    assert!(made >= 6, "{made}");
+    // Another command can take the file at once (the dead run's lock is not in the way).
+    assert!(tloom(&["stats", file_s], &config).status.success());
+    assert!(
+        tloom(&["add", file_s, "--text", " more"], &config)
+            .status
+            .success()
+    );
+}

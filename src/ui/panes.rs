@@ -219,7 +219,7 @@ pub fn branches(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
     frame.render_widget(widget, rect(area));
 }
 
-/// "#12 · 48 tok · lp -1.23" for a child.
+/// "#12 · 48 tok · lp -1.23 · weave 0.50" for a child.
 fn branch_info(app: &App, id: crate::tree::NodeId) -> String {
     let Some(node) = app.loom.get(id) else {
         return String::new();
@@ -234,6 +234,15 @@ fn branch_info(app: &App, id: crate::tree::NodeId) -> String {
     }
     if let Some(lp) = node.origin.generation().and_then(|g| g.mean_logprob) {
         parts.push(format!("lp {lp:.2}"));
+    }
+    // The weave's score for a node it made.
+    if let Some(score) = node
+        .extra
+        .get("weave")
+        .and_then(|w| w.get("score"))
+        .and_then(|s| s.as_f64())
+    {
+        parts.push(format!("weave {score:.2}"));
     }
     let kids = node.children().len();
     if kids > 0 {
