@@ -348,3 +348,62 @@ fn killing_tloom_weave_mid_run_loses_no_finished_round() {
             .success()
     );
 }
+
+#[test]
+fn a_model_judge_rubric_scores_with_the_real_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.gguf");
+    TinyModel::default().write(&model).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let file = dir.path().join("story.json");
+    let file_s = file.to_str().unwrap();
+    assert!(
+        tloom(&["new", file_s, "--prompt", "abc abc"], &config)
+            .status
+            .success()
+    );
+    let rubric = dir.path().join("judge.toml");
+    std::fs::write(
+        &rubric,
+        "[[judge]]\nquestion = \"Is the text about letters?\"\nweight = 2.0\n",
+    )
+    .unwrap();
+    let out = tloom(
+        &[
+            "weave",
+            file_s,
+            "--rubric",
+            rubric.to_str().unwrap(),
+            "--budget-tokens",
+            "20",
+            "-n",
+            "2",
+            "--max-tokens",
+            "5",
+            "--seed",
+            "1",
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+        &config,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loom = tloom::store::load(&file).unwrap().loom;
+    let parts: Vec<f64> = loom
+        .all_nodes()
+        .into_iter()
+        .filter_map(|id| {
+            let w = loom.get(id).unwrap().extra.get("weave")?;
+            w["parts"]["judge \"Is the text about letters?\""].as_f64()
+        })
+        .collect();
+    assert!(!parts.is_empty());
+    // Calibrated values lie in -1..1 and differ between candidates only by what they say.
+    assert!(parts.iter().all(|v| v.abs() <= 1.0), "{parts:?}");
+}

@@ -3,10 +3,13 @@
 //! and the round ends when every one of them has.
 
 use super::run::{Expanded, Expander};
-use crate::engine::{EngineEvent, EngineHandle, ModelDescription, SamplingParams};
+use crate::engine::{
+    EngineEvent, EngineHandle, EngineRequest, ModelDescription, SamplingParams, TokenInfo,
+};
 use crate::session::jobs::Jobs;
 use crate::session::{Outcome, fold, start_expansion};
 use crate::tree::{Loom, NodeId};
+use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 
 pub struct EngineExpander {
@@ -17,6 +20,8 @@ pub struct EngineExpander {
     model: Option<ModelDescription>,
     backend: String,
     trim_prompt: bool,
+    /// Judge answers already asked (the calibration prompts repeat).
+    answers: HashMap<String, f64>,
 }
 
 impl EngineExpander {
@@ -37,6 +42,7 @@ impl EngineExpander {
             model: None,
             backend,
             trim_prompt,
+            answers: HashMap::new(),
         }
     }
 
@@ -48,11 +54,82 @@ impl EngineExpander {
     pub fn shutdown(self) {
         self.engine.shutdown();
     }
+
+    /// The model's scores of `prompt` followed by `suffix` (one scoring pass).
+    fn score(&mut self, prompt: &str, suffix: &str) -> Result<Vec<TokenInfo>, String> {
+        let job = self.jobs.next_id();
+        self.engine.send(EngineRequest::Score {
+            job,
+            text: format!("{prompt}{suffix}"),
+        });
+        loop {
+            let event = self
+                .events
+                .recv()
+                .map_err(|_| "the engine stopped while judging".to_string())?;
+            match event {
+                EngineEvent::Scored { job: j, tokens } if j == job => return Ok(tokens),
+                EngineEvent::JobFailed { job: j, error } if j == job => {
+                    return Err(format!("the judge failed: {error}"));
+                }
+                EngineEvent::Ready(desc) => self.model = Some(desc),
+                EngineEvent::LoadFailed(m) => return Err(format!("the model did not load: {m}")),
+                _ => {}
+            }
+        }
+    }
+
+    /// The log-probability the model gives `suffix` right after `prompt`.
+    fn suffix_logprob(&mut self, prompt: &str, suffix: &str) -> Result<f64, String> {
+        let tokens = self.score(prompt, suffix)?;
+        trailing_logprob(&tokens, suffix)
+            .ok_or_else(|| format!("the judge's tokens do not end with {suffix:?}"))
+    }
+}
+
+/// The summed log-probability of the trailing tokens whose texts spell `suffix`.
+fn trailing_logprob(tokens: &[TokenInfo], suffix: &str) -> Option<f64> {
+    let mut text = String::new();
+    let mut sum = 0.0;
+    for t in tokens.iter().rev() {
+        text.insert_str(0, &t.text);
+        sum += t.logprob as f64;
+        if text == suffix {
+            return Some(sum);
+        }
+        if text.len() >= suffix.len() {
+            return None;
+        }
+    }
+    None
 }
 
 impl Expander for EngineExpander {
     fn max_tokens_per_parent(&self) -> usize {
         self.params.n * self.params.max_tokens
+    }
+
+    fn judge(&mut self, prompt: &str) -> Result<f64, String> {
+        if let Some(&v) = self.answers.get(prompt) {
+            return Ok(v);
+        }
+        // One pass scores " Yes"; when " Yes" is one token, " No" is usually among the
+        // alternatives the model had at that position, which saves a second pass.
+        let tokens = self.score(prompt, " Yes")?;
+        let yes = trailing_logprob(&tokens, " Yes")
+            .ok_or_else(|| "the judge's tokens do not end with \" Yes\"".to_string())?;
+        let no_alternative = tokens
+            .last()
+            .filter(|t| t.text == " Yes")
+            .and_then(|t| t.top.iter().find(|a| a.text == " No"))
+            .map(|a| a.logprob as f64);
+        let no = match no_alternative {
+            Some(no) => no,
+            None => self.suffix_logprob(prompt, " No")?,
+        };
+        let odds = yes - no;
+        self.answers.insert(prompt.to_string(), odds);
+        Ok(odds)
     }
 
     fn expand(

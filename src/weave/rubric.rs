@@ -5,7 +5,10 @@
 //!
 //! Model-free criteria: a regex that must (or must not) match, length bounds, the branch's
 //! mean token log-probability, repetition. An external command gets the candidate as JSON
-//! on stdin and prints a number.
+//! on stdin and prints a number. A model judge asks a question about the text and reads the
+//! log-odds of "Yes" against "No" from a model (through a `Judge`), calibrated against the
+//! same question asked of an empty text, so that a question's own bias towards yes or no
+//! does not count and every question's value lies in -1..1.
 
 use regex::Regex;
 use serde::Deserialize;
@@ -92,9 +95,26 @@ struct CommandSpec {
     weight: f64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JudgeSpec {
+    question: String,
+    /// Negative weights count a "yes" against the candidate.
+    #[serde(default = "one")]
+    weight: f64,
+}
+
+/// The evaluator prompt: `{text}` and `{question}` are filled in; the model's next word
+/// after it is read as the answer.
+pub const DEFAULT_JUDGE_PROMPT: &str = "Read the text and answer the question with Yes or No.\n\nText:\n{text}\n\nQuestion: {question}\nAnswer:";
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RubricFile {
+    /// The judge's prompt template (default `DEFAULT_JUDGE_PROMPT`).
+    judge_prompt: Option<String>,
+    #[serde(default)]
+    judge: Vec<JudgeSpec>,
     #[serde(default)]
     regex: Vec<RegexSpec>,
     length: Option<LengthSpec>,
@@ -134,12 +154,26 @@ enum Criterion {
         run: Vec<String>,
         timeout: Duration,
     },
+    Judge {
+        question: String,
+    },
 }
+
+/// A model that answers yes/no questions: the log-odds (natural log) of "Yes" against "No"
+/// as the next word after `prompt`.
+pub trait Judge {
+    fn yes_no(&mut self, prompt: &str) -> Result<f64, String>;
+}
+
+/// Log-odds are divided by this before `tanh`: a difference of 2 nats from the calibration
+/// point gives a value of 0.76.
+const JUDGE_SCALE: f64 = 2.0;
 
 /// A parsed rubric.
 #[derive(Debug, Clone)]
 pub struct Rubric {
     criteria: Vec<(String, Criterion, f64)>,
+    judge_prompt: String,
 }
 
 impl Rubric {
@@ -195,6 +229,26 @@ impl Rubric {
         if let Some(w) = file.repetition {
             criteria.push(("repetition".into(), Criterion::Repetition, w.weight));
         }
+        let judge_prompt = file
+            .judge_prompt
+            .unwrap_or_else(|| DEFAULT_JUDGE_PROMPT.to_string());
+        if !file.judge.is_empty() && !judge_prompt.contains("{text}") {
+            return Err(format!(
+                "{source}: judge_prompt has no {{text}} to put the candidate in"
+            ));
+        }
+        for j in file.judge {
+            if j.question.trim().is_empty() {
+                return Err(format!("{source}: judge: the question is empty"));
+            }
+            criteria.push((
+                format!("judge {:?}", j.question),
+                Criterion::Judge {
+                    question: j.question,
+                },
+                j.weight,
+            ));
+        }
         for c in file.command {
             if c.run.is_empty() {
                 return Err(format!("{source}: command: run is empty"));
@@ -217,7 +271,23 @@ impl Rubric {
         if criteria.iter().any(|(_, _, w)| !w.is_finite()) {
             return Err(format!("{source}: every weight must be a finite number"));
         }
-        Ok(Rubric { criteria })
+        Ok(Rubric {
+            criteria,
+            judge_prompt,
+        })
+    }
+
+    /// Whether scoring needs a model (`score_with` and a `Judge`).
+    pub fn needs_judge(&self) -> bool {
+        self.criteria
+            .iter()
+            .any(|(_, c, _)| matches!(c, Criterion::Judge { .. }))
+    }
+
+    fn judge_prompt(&self, text: &str, question: &str) -> String {
+        self.judge_prompt
+            .replace("{question}", question)
+            .replace("{text}", text)
     }
 
     /// Reads and parses a rubric file.
@@ -240,6 +310,7 @@ impl Rubric {
                 },
                 1.0,
             )],
+            judge_prompt: DEFAULT_JUDGE_PROMPT.to_string(),
         })
     }
 
@@ -262,9 +333,22 @@ impl Rubric {
             .any(|(_, c, _)| matches!(c, Criterion::Regex { .. }))
     }
 
-    /// Scores a candidate. An external command that fails, times out or prints no number
-    /// is an error naming it (the weave stops cleanly on it).
+    /// Scores a candidate with model-free criteria only (a rubric with judge questions is
+    /// an error here: use `score_with`).
     pub fn score(&self, c: &Candidate) -> Result<Score, String> {
+        struct NoJudge;
+        impl Judge for NoJudge {
+            fn yes_no(&mut self, _: &str) -> Result<f64, String> {
+                Err("the rubric asks a model judge, and no model is at hand".into())
+            }
+        }
+        self.score_with(c, &mut NoJudge)
+    }
+
+    /// Scores a candidate, asking `judge` the rubric's questions. An external command that
+    /// fails, times out or prints no number, or a judge that fails, is an error naming it
+    /// (the weave stops cleanly on it).
+    pub fn score_with(&self, c: &Candidate, judge: &mut dyn Judge) -> Result<Score, String> {
         let mut parts = Vec::with_capacity(self.criteria.len());
         for (name, criterion, weight) in &self.criteria {
             let value = match criterion {
@@ -280,6 +364,12 @@ impl Rubric {
                 Criterion::MeanLogprob => c.mean_logprob.map_or(0.0, |v| v as f64),
                 Criterion::Repetition => -repetition(c.path_text),
                 Criterion::Command { run, timeout } => run_command(run, *timeout, c)?,
+                Criterion::Judge { question } => {
+                    let asked = judge.yes_no(&self.judge_prompt(c.path_text, question))?;
+                    // The question's own lean, asked of no text (a judge may cache it).
+                    let lean = judge.yes_no(&self.judge_prompt("", question))?;
+                    ((asked - lean) / JUDGE_SCALE).tanh()
+                }
             };
             parts.push(Part {
                 name: name.clone(),
@@ -476,6 +566,50 @@ mod tests {
             Rubric::parse("[[command]]\nrun = [\"echo\", \"high\"]\n", "t").expect("parses");
         let e = words.score(&candidate("x", "x")).expect_err("not a number");
         assert!(e.contains("not a number"), "{e}");
+    }
+
+    /// Says yes (log-odds +3) when the text mentions a dragon, else no (-1); counts calls.
+    struct Dragons(usize);
+
+    impl Judge for Dragons {
+        fn yes_no(&mut self, prompt: &str) -> Result<f64, String> {
+            self.0 += 1;
+            let text = prompt.split("Text:\n").nth(1).unwrap_or("");
+            let text = text.split("\n\nQuestion").next().unwrap_or("");
+            Ok(if text.contains("dragon") { 3.0 } else { -1.0 })
+        }
+    }
+
+    #[test]
+    fn judge_questions_are_calibrated_against_an_empty_text_and_weighted() {
+        let r = Rubric::parse(
+            "[[judge]]\nquestion = \"Is there a dragon?\"\nweight = 2.0\n[[judge]]\nquestion = \"Is it dull?\"\nweight = -1.0\n",
+            "judge.toml",
+        )
+        .expect("parses");
+        assert!(r.needs_judge());
+        let mut judge = Dragons(0);
+        let s = r
+            .score_with(&candidate("a dragon flew", "flew"), &mut judge)
+            .expect("scores");
+        // Each question: tanh((3 - (-1)) / 2) = tanh(2) (the empty text says -1).
+        let v = 2f64.tanh();
+        assert!((s.total - (2.0 * v - v)).abs() < 1e-9, "{s:?}");
+        assert_eq!(judge.0, 4);
+        let plain = r
+            .score_with(&candidate("a cat", "cat"), &mut judge)
+            .expect("scores");
+        assert_eq!(plain.total, 0.0, "no lean beyond the question's own");
+        let e = r
+            .score(&candidate("a dragon", ""))
+            .expect_err("needs a model");
+        assert!(e.contains("model judge"), "{e}");
+        let e = Rubric::parse(
+            "judge_prompt = \"Q: {question}\"\n[[judge]]\nquestion = \"x\"\n",
+            "j.toml",
+        )
+        .expect_err("no {text}");
+        assert!(e.contains("{text}"), "{e}");
     }
 
     #[test]

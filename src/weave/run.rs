@@ -2,7 +2,7 @@
 //! rubric) -> back up -> archive the weak, within a token budget that is never exceeded,
 //! with the tree handed back after every round to be saved.
 
-use super::rubric::{Candidate, Rubric};
+use super::rubric::{Candidate, Judge, Rubric};
 use super::search::{Policy, Search, Shape};
 use crate::tree::{Loom, NodeId, Origin};
 use serde_json::json;
@@ -20,6 +20,29 @@ pub trait Expander {
     ) -> Result<Expanded, String>;
     /// The most tokens one parent's expansion can take (children x tokens per child).
     fn max_tokens_per_parent(&self) -> usize;
+    /// The log-odds of "Yes" against "No" after `prompt`, for a rubric's judge questions.
+    fn judge(&mut self, prompt: &str) -> Result<f64, String> {
+        let _ = prompt;
+        Err("this expander cannot judge: the rubric's judge questions need a model".into())
+    }
+}
+
+/// An expander as the rubric's judge.
+struct AsJudge<'a>(&'a mut dyn Expander);
+
+impl Judge for AsJudge<'_> {
+    fn yes_no(&mut self, prompt: &str) -> Result<f64, String> {
+        self.0.judge(prompt)
+    }
+}
+
+/// For rubrics with no judge questions (the TUI's).
+pub(crate) struct NoJudge;
+
+impl Judge for NoJudge {
+    fn yes_no(&mut self, _: &str) -> Result<f64, String> {
+        Err("the rubric asks a model judge, which only `tloom weave` can ask".into())
+    }
 }
 
 /// What an expansion added.
@@ -78,19 +101,27 @@ impl Shape for LoomShape<'_> {
 }
 
 /// Scores `id` against the rubric.
-fn score_node(loom: &Loom, rubric: &Rubric, id: NodeId) -> Result<super::rubric::Score, String> {
+fn score_node(
+    loom: &Loom,
+    rubric: &Rubric,
+    judge: &mut dyn Judge,
+    id: NodeId,
+) -> Result<super::rubric::Score, String> {
     let node = loom.node(id).map_err(|e| e.to_string())?;
     let path = loom.path_text(id).map_err(|e| e.to_string())?;
     let mean_logprob = match &node.origin {
         Origin::Model(g) => g.mean_logprob,
         _ => None,
     };
-    rubric.score(&Candidate {
-        id: id.to_string(),
-        path_text: &path,
-        branch_text: &node.text,
-        mean_logprob,
-    })
+    rubric.score_with(
+        &Candidate {
+            id: id.to_string(),
+            path_text: &path,
+            branch_text: &node.text,
+            mean_logprob,
+        },
+        judge,
+    )
 }
 
 fn passes(loom: &Loom, rubric: &Rubric, id: NodeId) -> bool {
@@ -111,6 +142,7 @@ fn passes(loom: &Loom, rubric: &Rubric, id: NodeId) -> bool {
 pub(crate) fn prepare(
     loom: &Loom,
     rubric: &Rubric,
+    judge: &mut dyn Judge,
     root: NodeId,
     policy: Policy,
 ) -> Result<Search, String> {
@@ -118,7 +150,7 @@ pub(crate) fn prepare(
     let mut search = Search::new(policy);
     let mut stack = vec![(root, None)];
     while let Some((id, parent)) = stack.pop() {
-        let s = score_node(loom, rubric, id)?;
+        let s = score_node(loom, rubric, judge, id)?;
         search.scored(id, parent, s.total);
         if !loom.children(id).is_empty() {
             search.expanded(id);
@@ -151,13 +183,14 @@ pub(crate) fn goal_reached(search: &Search, loom: &Loom, rubric: &Rubric, root: 
 pub(crate) fn absorb(
     loom: &mut Loom,
     rubric: &Rubric,
+    judge: &mut dyn Judge,
     search: &mut Search,
     root: NodeId,
     round: usize,
     added: &[(NodeId, NodeId)],
 ) -> Result<usize, String> {
     for &(parent, id) in added {
-        let s = score_node(loom, rubric, id)?;
+        let s = score_node(loom, rubric, judge, id)?;
         search.scored(id, Some(parent), s.total);
         let parts: serde_json::Map<String, serde_json::Value> = s
             .parts
@@ -191,7 +224,7 @@ pub fn run(
     opts: &Options,
     after_round: &mut dyn FnMut(&Loom, &Report) -> Result<(), String>,
 ) -> Result<Report, String> {
-    let mut search = prepare(loom, rubric, opts.root, opts.policy)?;
+    let mut search = prepare(loom, rubric, &mut AsJudge(expander), opts.root, opts.policy)?;
     let mut report = Report::default();
     let per_parent = expander.max_tokens_per_parent().max(1);
     loop {
@@ -212,7 +245,15 @@ pub fn run(
         report.rounds = round;
         report.tokens_used += added.tokens;
         report.nodes_added += added.nodes.len();
-        report.archived += absorb(loom, rubric, &mut search, opts.root, round, &added.nodes)?;
+        report.archived += absorb(
+            loom,
+            rubric,
+            &mut AsJudge(expander),
+            &mut search,
+            opts.root,
+            round,
+            &added.nodes,
+        )?;
         report.best = best(loom, rubric, &search, opts.root);
         after_round(loom, &report)?;
     }

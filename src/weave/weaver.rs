@@ -6,7 +6,7 @@
 //! path is protected wherever the cursor is by then.
 
 use super::rubric::Rubric;
-use super::run::{Best, Report, absorb, best, choose, goal_reached, prepare};
+use super::run::{Best, NoJudge, Report, absorb, best, choose, goal_reached, prepare};
 use super::search::{Policy, Search};
 use crate::engine::{EngineRequest, JobId, ModelDescription, SamplingParams};
 use crate::session::jobs::Jobs;
@@ -66,7 +66,7 @@ impl Weaver {
         budget_tokens: usize,
         per_round: usize,
     ) -> Result<Weaver, String> {
-        let search = prepare(loom, &rubric, root, Policy::default())?;
+        let search = prepare(loom, &rubric, &mut NoJudge, root, Policy::default())?;
         Ok(Weaver {
             rubric,
             search,
@@ -182,6 +182,7 @@ impl Weaver {
         match absorb(
             loom,
             &self.rubric,
+            &mut NoJudge,
             &mut self.search,
             self.root,
             round,
