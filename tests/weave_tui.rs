@@ -158,9 +158,15 @@ fn pause_resume_stop_and_esc_are_the_persons() {
     let fx = play(&mut app, &r[0], &[" a ship", " a bird"]);
     assert!(requests(&fx).is_empty(), "paused: no next round");
     assert!(said(&app).contains("paused"), "{}", said(&app));
+    // The person moves the search below the first branch; the next round grows there.
+    press(&mut app, "l");
+    let branch = app.loom.cursor();
+    palette(&mut app, "weave root");
+    assert!(said(&app).contains("below this node"), "{}", said(&app));
     let fx = palette(&mut app, "weave resume");
     let r = requests(&fx);
-    assert_eq!(r.len(), 2);
+    assert_eq!(r.len(), 1, "only the new root is there to expand");
+    assert!(app.loom.children(branch).len() >= 2);
     // Esc cancels the round's generations and stops the weave.
     press(&mut app, "esc");
     let mut fx = Vec::new();

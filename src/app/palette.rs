@@ -44,7 +44,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "weave",
-        "weave REGEX [TOKENS]: search below the cursor by itself until a path matches; weave pause|resume|stop|best",
+        "weave REGEX [TOKENS]: search below the cursor by itself until a path matches; weave pause|resume|stop|root|best",
     ),
     ("tag", "tag WORDS: set the current node's tags"),
     ("note", "note TEXT: set the current node's note"),

@@ -1,7 +1,8 @@
 //! The weave in the TUI: `:weave REGEX [TOKENS]` searches below the cursor by itself, in
 //! rounds of ordinary generation jobs (the tree fills as it would under `g`, and `Esc`
 //! cancels a round's jobs like any others), while the person reads, keeps and archives;
-//! `:weave pause`, `resume`, `stop`, and `best` (jump to the best node found).
+//! `:weave pause`, `resume`, `stop`, `root` (search below the cursor from now on) and `best`
+//! (jump to the best node found).
 
 use super::msg::Effect;
 use super::state::{App, Level};
@@ -49,6 +50,21 @@ pub fn command(app: &mut App, args: &str, fx: &mut Vec<Effect>) {
             ),
             None => app.say(Level::Info, "no weave is running"),
         },
+        "root" => {
+            let cursor = app.loom.cursor();
+            let moved = match app.weave.as_mut() {
+                Some(w) if w.halted.is_none() => Some(w.move_root(&app.loom, cursor)),
+                _ => None,
+            };
+            match moved {
+                Some(Ok(())) => {
+                    next(app, fx);
+                    app.say(Level::Info, "weave: searching below this node from now on");
+                }
+                Some(Err(e)) => app.say(Level::Error, format!("weave: {e}")),
+                None => app.say(Level::Info, "no weave is running"),
+            }
+        }
         "best" => match app.weave.as_ref().and_then(|w| w.best()).map(|b| b.id) {
             Some(id) if app.loom.contains(id) => {
                 super::navigate::go(app, id);

@@ -195,6 +195,14 @@ impl Weaver {
         true
     }
 
+    /// Moves the search below `root` (the round in flight finishes where it was): what is
+    /// below the new root is scored afresh; the report goes on.
+    pub fn move_root(&mut self, loom: &Loom, root: NodeId) -> Result<(), String> {
+        self.search = prepare(loom, &self.rubric, &mut NoJudge, root, Policy::default())?;
+        self.root = root;
+        Ok(())
+    }
+
     /// Stops after the round in flight (its jobs still land in the tree).
     pub fn stop(&mut self) {
         self.halted.get_or_insert(Halt::Stopped);
