@@ -146,3 +146,45 @@ fn help_has_examples_and_completions_are_generated() {
     let bash = ok(&["completions", "bash"]);
     assert!(bash.contains("_tloom()") && bash.contains("bookmark"));
 }
+
+#[test]
+fn tree_of_a_49000_deep_chain_streams_in_linear_size_and_a_closed_pipe_is_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deep.json");
+    let mut loom = tloom::tree::Loom::new("root");
+    let mut at = loom.root();
+    for _ in 0..49_000 {
+        at = loom.add_child(at, " a step further").unwrap();
+    }
+    tloom::store::save(&file, &loom).unwrap();
+    let out = ok(&["tree", path_str(&file)]);
+    assert_eq!(out.lines().count(), 49_001);
+    // Indentation stops at 64 levels, and deeper lines say their depth.
+    assert!(out.len() < 20_000_000, "{} bytes", out.len());
+    let last = out.lines().last().unwrap();
+    assert!(
+        last.starts_with(&format!("{}(depth 49000) ", "  ".repeat(64))),
+        "{last}"
+    );
+    // A reader that stops early (`| head`) ends the output without an error or a panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tloom"))
+        .args(["tree", path_str(&file)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

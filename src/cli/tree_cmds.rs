@@ -52,8 +52,19 @@ pub fn tree(args: TreeArgs) -> CliResult {
         max_chars: (args.width > 0).then_some(args.width),
         include_archived: !args.hide_archived,
     };
-    print!("{}", outline::render(&loom, from, options));
-    Ok(())
+    // Streamed: a closed pipe (`tloom tree big.json | head`) ends the output quietly.
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match outline::render_to(&loom, from, options, &mut out).and_then(|()| {
+        use std::io::Write;
+        out.flush()
+    }) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::new(
+            code::FAILURE,
+            format!("cannot write the outline: {e}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn stats(args: StatsArgs, threads: Option<usize>) -> CliResult {

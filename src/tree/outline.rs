@@ -32,33 +32,63 @@ impl Default for OutlineOptions {
     }
 }
 
+/// Levels of indent an outline draws; deeper lines keep this indent and say their depth
+/// (`(depth 12345) "text"`), so a 49,000-deep chain prints in linear, not quadratic, size.
+pub const MAX_INDENT: usize = 64;
+
 /// Render the subtree at `from` in outline notation.
 pub fn render(loom: &Loom, from: NodeId, options: OutlineOptions) -> String {
-    let mut out = String::new();
-    let base = loom.depth(from);
-    for id in loom.preorder(from) {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = render_to(loom, from, options, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the outline of the subtree at `from` line by line (nothing held whole), in time
+/// linear in the nodes.
+pub fn render_to(
+    loom: &Loom,
+    from: NodeId,
+    options: OutlineOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    // (node, depth below `from`)
+    let mut stack = vec![(from, 0usize)];
+    let hidden_from = |id: NodeId| {
+        // Whether `from` itself sits under an archived node.
+        loom.ancestry(id)
+            .iter()
+            .any(|a| loom.get(*a).is_some_and(|n| n.archived))
+    };
+    if !options.include_archived && hidden_from(from) {
+        return Ok(());
+    }
+    let mut line = String::new();
+    while let Some((id, depth)) = stack.pop() {
         let Some(node) = loom.get(id) else { continue };
-        if !options.include_archived
-            && loom
-                .ancestry(id)
-                .iter()
-                .any(|a| loom.get(*a).is_some_and(|n| n.archived))
-        {
+        if !options.include_archived && node.archived {
             continue;
         }
-        let depth = loom.depth(id) - base;
-        out.push_str(&"  ".repeat(depth));
-        out.push_str(&quote(&node.text, options.max_chars));
+        line.clear();
+        line.push_str(&"  ".repeat(depth.min(MAX_INDENT)));
+        if depth > MAX_INDENT {
+            line.push_str(&format!("(depth {depth}) "));
+        }
+        line.push_str(&quote(&node.text, options.max_chars));
         if options.ids {
-            out.push_str(&format!(" #{id}"));
+            line.push_str(&format!(" #{id}"));
         }
         let markers = markers(loom, node);
         if !markers.is_empty() {
-            out.push_str(&format!(" [{}]", markers.join(" ")));
+            line.push_str(&format!(" [{}]", markers.join(" ")));
         }
-        out.push('\n');
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        for &child in loom.children(id).iter().rev() {
+            stack.push((child, depth + 1));
+        }
     }
-    out
+    Ok(())
 }
 
 fn quote(text: &str, max_chars: Option<usize>) -> String {
