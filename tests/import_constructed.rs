@@ -298,3 +298,22 @@ fn a_lync_log_of_one_event_imports() {
     assert_eq!(detect(one_line.as_bytes()).ok(), Some(Format::Lync));
     assert_eq!(paths(&one(one_line)), ["Hello"]);
 }
+
+#[test]
+fn pyloom_export_and_import_agree_on_the_deepest_tree() {
+    use tloom::store::export::{ExportError, Format as Out, PYLOOM_MAX_LEVELS, export};
+    let mut loom = tloom::tree::Loom::new("r");
+    let mut at = loom.root();
+    for _ in 0..PYLOOM_MAX_LEVELS {
+        at = loom.add_child(at, "x").expect("add");
+    }
+    // The deepest tree the export allows comes back whole.
+    let out = export(&loom, Out::Pyloom, &Default::default()).expect("exports");
+    let back = one(std::str::from_utf8(&out).expect("utf-8"));
+    assert_eq!(back.len(), PYLOOM_MAX_LEVELS + 1);
+    // One level more is refused when writing, with what to do instead.
+    loom.add_child(at, "y").expect("add");
+    let err = export(&loom, Out::Pyloom, &Default::default()).expect_err("too deep");
+    assert!(matches!(err, ExportError::TooDeep { .. }), "{err}");
+    assert!(err.to_string().contains("use json"), "{err}");
+}

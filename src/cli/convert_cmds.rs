@@ -207,6 +207,9 @@ pub fn export(args: ExportArgs) -> CliResult {
         ExportError::NoSuchNode(_) | ExportError::SubtreeNotForPath { .. } => {
             CliError::usage(format!("{}: {e}", path.display()))
         }
+        ExportError::TooDeep { .. } => {
+            CliError::new(code::DATA, format!("{}: {e}", path.display()))
+        }
     })?;
     match &args.output {
         Some(out) if out.as_os_str() != "-" => {

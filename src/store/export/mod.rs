@@ -157,7 +157,20 @@ pub enum ExportError {
         "{format} exports the path to a node; --subtree applies to md, and the tree formats always export a subtree"
     )]
     SubtreeNotForPath { format: &'static str },
+    #[error(
+        "the tree is {depth} levels deep, and a {format} file nests every level: tloom reads such files back only up to {limit} levels; export a subtree (--node) or use json"
+    )]
+    TooDeep {
+        format: &'static str,
+        depth: usize,
+        limit: usize,
+    },
 }
+
+/// The deepest tree a pyloom export may hold: each level nests an object and a `children`
+/// array, and the importer reads JSON nested at most `import::MAX_JSON_DEPTH` levels (a few
+/// more for the file's own wrapping).
+pub const PYLOOM_MAX_LEVELS: usize = (crate::store::import::MAX_JSON_DEPTH - 16) / 2;
 
 /// Export `loom` in `format`.
 pub fn export(
@@ -185,6 +198,16 @@ pub fn export(
     }
     let scoped = scope(loom, options.node);
     let loom = scoped.as_ref();
+    if format == Format::Pyloom {
+        let depth = loom.stats(loom.root()).depth;
+        if depth > PYLOOM_MAX_LEVELS {
+            return Err(ExportError::TooDeep {
+                format: "pyloom",
+                depth,
+                limit: PYLOOM_MAX_LEVELS,
+            });
+        }
+    }
     let title = title(loom, options);
     Ok(match format {
         Format::Json => crate::store::to_bytes(loom),

@@ -24,6 +24,7 @@ mod wool;
 
 pub use detect::{detect, detect_value};
 pub use error::ImportError;
+pub use json::MAX_DEPTH as MAX_JSON_DEPTH;
 
 use crate::tree::Loom;
 use serde_json::Value;
