@@ -317,3 +317,31 @@ fn pyloom_export_and_import_agree_on_the_deepest_tree() {
     assert!(matches!(err, ExportError::TooDeep { .. }), "{err}");
     assert!(err.to_string().contains("use json"), "{err}");
 }
+
+#[test]
+fn openloom_gaps_are_warned_about_and_odd_values_kept() {
+    // Constructed from the OpenLoom v1 shape (formats.md): a node without `text`, a
+    // `createdTime` that is not a number, and a `currentNodeId` that is not in the file.
+    let json = r#"{"rootNodeId": "A", "currentNodeId": "Z",
+      "nodes": {
+        "A": {"id": "A", "text": "Hello", "author": "user", "childrenIds": ["B"], "createdTime": 700000000},
+        "B": {"id": "B", "parentId": "A", "author": "assistant", "modelId": "m", "childrenIds": [], "createdTime": "yesterday"}
+      }}"#;
+    let mut t = trees(json);
+    let tree = t.remove(0);
+    let warnings = tree.warnings.join("\n");
+    assert!(warnings.contains("\"B\" has no text"), "{warnings}");
+    assert!(warnings.contains("createdTime \"yesterday\""), "{warnings}");
+    assert!(warnings.contains("currentNodeId \"Z\""), "{warnings}");
+    let loom = tree.loom;
+    assert_eq!(loom.cursor(), loom.root());
+    assert_eq!(loom.extra["currentNodeId"], "Z");
+    let b = loom
+        .all_nodes()
+        .into_iter()
+        .find(|&id| id != loom.root())
+        .unwrap();
+    let node = loom.get(b).unwrap();
+    assert_eq!(node.text, "");
+    assert_eq!(node.extra["openloom"]["createdTime"], "yesterday");
+}

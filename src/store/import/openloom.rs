@@ -23,9 +23,14 @@ pub fn import(v: &Value) -> Result<Vec<ImportedTree>, ImportError> {
     };
     let mut order = HashMap::new();
     let mut nodes = Vec::new();
+    let mut warnings = Vec::new();
     for (key, value) in file.object("nodes")?.map {
         let o = Obj::new(value, FORMAT, format!("node {key:?}"))?;
-        let mut n = Node::new(o.opt_str("text")?.unwrap_or(""));
+        let text = o.opt_str("text")?;
+        if text.is_none() {
+            warnings.push(format!("node {key:?} has no text: it is imported empty"));
+        }
+        let mut n = Node::new(text.unwrap_or(""));
         let role = o.lenient_str("author");
         let model = o
             .lenient_str("modelId")
@@ -38,13 +43,20 @@ pub fn import(v: &Value) -> Result<Vec<ImportedTree>, ImportError> {
         };
         let model = if author == Author::Model { model } else { None };
         n.origin = flat::origin(FORMAT, author, model);
-        n.created = o
-            .lenient_f64("createdTime")
-            .and_then(from_swift_seconds)
-            .unwrap_or(0);
+        let created = o.lenient_f64("createdTime");
+        n.created = created.and_then(from_swift_seconds).unwrap_or(0);
+        let mut keep = vec!["id", "author", "modelId"];
+        if created.is_none()
+            && let Some(raw) = o.map.get("createdTime").filter(|v| !v.is_null())
+        {
+            warnings.push(format!(
+                "node {key:?}: createdTime {raw} is not a time: kept as it is, the time left unset"
+            ));
+            keep.push("createdTime");
+        }
         n.bookmarked = o.lenient_bool("isBookmarked").unwrap_or(false) || bookmarked.contains(&key);
         n.note = o.lenient_str("bookmarkTitle").unwrap_or("").to_string();
-        let kept = o.keep(&["id", "author", "modelId"]);
+        let kept = o.keep(&keep);
         n.extra = Map::from_iter([(FORMAT.to_string(), Value::Object(kept))]);
         order.insert(key.clone(), o.ids("childrenIds")?);
         nodes.push(FlatNode {
@@ -59,7 +71,17 @@ pub fn import(v: &Value) -> Result<Vec<ImportedTree>, ImportError> {
         return Err(file.err(format!("rootNodeId {root:?} is not among the nodes")));
     }
     let mut built = flat::build(FORMAT, nodes, &order)?;
-    flat::set_cursor(&mut built, file.lenient_str("currentNodeId"));
+    built.warnings.extend(warnings);
+    let current = file.lenient_str("currentNodeId");
+    if let Some(c) = current
+        && !built.ids.contains_key(c)
+    {
+        built.warnings.push(format!(
+            "currentNodeId {c:?} is not among the nodes: the cursor starts at the root"
+        ));
+        built.loom.extra.insert("currentNodeId".into(), c.into());
+    }
+    flat::set_cursor(&mut built, current);
     let loom = &mut built.loom;
     loom.memory = file.lenient_str("systemMessage").unwrap_or("").to_string();
     for key in ["title", "description"] {
