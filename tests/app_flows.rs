@@ -545,3 +545,32 @@ fn an_engine_failing_mid_generation_keeps_the_partial_text_marked_and_the_ui_wor
     press(&mut app, "j");
     expand_request(&press(&mut app, "g"));
 }
+
+#[test]
+fn the_memory_editor_shows_the_memory_it_edits_under_its_own_title() {
+    let mut app = ready(STORY);
+    app.loom.memory = "Genre: fable.".into();
+    press(&mut app, "M");
+    assert!(matches!(
+        app.mode,
+        Mode::Edit {
+            target: EditTarget::Memory,
+            ..
+        }
+    ));
+    type_text(&mut app, " Cast: a fox.");
+    let shown: String = tloom::app::reading::segments(&app)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert!(shown.contains("Genre: fable. Cast: a fox."), "{shown}");
+    assert!(!shown.contains("Once upon a time"), "{shown}");
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| tloom::ui::draw(f, &app)).unwrap();
+    let top: String = (0..120)
+        .map(|x| term.backend().buffer()[(x, 0)].symbol().to_string())
+        .collect();
+    assert!(top.contains("Memory"), "{top}");
+    press(&mut app, "esc");
+    assert_eq!(app.loom.memory, "Genre: fable. Cast: a fox.");
+}

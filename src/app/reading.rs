@@ -40,8 +40,18 @@ pub struct ReadingView {
 /// At most this much of the path is laid out (its end); longer paths show a note.
 const MAX_SHOWN_BYTES: usize = 256 * 1024;
 
-/// Segments of the path to the cursor; in edit mode the current node shows the buffer.
+/// Segments of the path to the cursor; in edit mode the current node shows the buffer, and
+/// the memory editor shows the memory alone.
 pub fn segments(app: &App) -> Vec<(String, Segment)> {
+    if let Mode::Edit {
+        target: EditTarget::Memory,
+        buf,
+    } = &app.mode
+    {
+        let mut out = Vec::new();
+        push_with_caret(&mut out, &buf.text, buf.caret, false);
+        return out;
+    }
     let loom = &app.loom;
     let cursor = loom.cursor();
     let mut out: Vec<(String, Segment)> = Vec::new();

@@ -119,6 +119,10 @@ pub fn reading(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
         })
         .unwrap_or_default();
     let title = match &app.mode {
+        Mode::Edit {
+            target: crate::app::state::EditTarget::Memory,
+            ..
+        } => " Memory · what every prompt starts with · Esc keeps · ctrl-c discards ".to_string(),
         Mode::Edit { .. } => {
             " Editing · Esc keeps · ctrl-c discards · ctrl-t splits at the caret ".to_string()
         }
