@@ -574,3 +574,41 @@ fn the_memory_editor_shows_the_memory_it_edits_under_its_own_title() {
     press(&mut app, "esc");
     assert_eq!(app.loom.memory, "Genre: fable. Cast: a fox.");
 }
+
+#[test]
+fn sampling_settings_are_kept_with_the_loom_and_bad_ones_fall_back_to_the_config() {
+    // A loom left with its own settings reopens with them.
+    let mut app = ready(STORY);
+    app.sampling.n = 2;
+    app.sampling.max_tokens = 7;
+    app.sampling.temperature = 0.5;
+    app.seed_mode = tloom::app::state::SeedMode::Fixed(42);
+    tloom::app::settings::remember(&mut app);
+    let bytes = tloom::store::to_bytes(&app.loom);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kept.json");
+    std::fs::write(&path, &bytes).unwrap();
+    let loom = tloom::store::load(&path).unwrap().loom;
+    let config = tloom::session::config::Config::default();
+    let (params, seed) = tloom::app::settings::stored(&loom, &config.sampling)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (params.n, params.max_tokens, params.temperature),
+        (2, 7, 0.5)
+    );
+    assert_eq!(seed, tloom::app::state::SeedMode::Fixed(42));
+    // A new loom starts from the config's defaults.
+    let fresh = tloom::tree::Loom::new("x");
+    assert!(tloom::app::settings::stored(&fresh, &config.sampling).is_none());
+    // A bad value is reported, and the config's defaults are used.
+    let mut bad = tloom::tree::Loom::new("x");
+    bad.extra.insert(
+        "sampling".into(),
+        serde_json::json!({"n": 0, "temperature": 0.3}),
+    );
+    let e = tloom::app::settings::stored(&bad, &config.sampling)
+        .unwrap()
+        .unwrap_err();
+    assert!(e.contains("sampling"), "{e}");
+}

@@ -17,6 +17,7 @@ pub mod path_report;
 pub mod predictor;
 pub mod reading;
 pub mod sampling_panel;
+pub mod settings;
 pub mod siblings;
 pub mod state;
 pub mod textbuf;

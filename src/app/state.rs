@@ -198,13 +198,19 @@ impl App {
         backend_name: String,
         now: u64,
     ) -> App {
-        let sampling = config.sampling.clone();
-        App {
+        // The settings the loom was left with, else the config's.
+        let stored = super::settings::stored(&loom, &config.sampling);
+        let (sampling, seed_mode, note) = match stored {
+            Some(Ok((s, m))) => (s, m, None),
+            Some(Err(e)) => (config.sampling.clone(), SeedMode::Random, Some(e)),
+            None => (config.sampling.clone(), SeedMode::Random, None),
+        };
+        let mut app = App {
             loom,
             file,
             keymap,
             sampling,
-            seed_mode: SeedMode::Random,
+            seed_mode,
             mode: Mode::Normal,
             focus: Pane::Reading,
             backend_name,
@@ -226,7 +232,14 @@ impl App {
             weave: None,
             quit: false,
             config,
+        };
+        if let Some(note) = note {
+            app.say(
+                Level::Warning,
+                format!("{note}: the config's defaults are used"),
+            );
         }
+        app
     }
 
     /// Show a message in the status bar.

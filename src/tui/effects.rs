@@ -15,6 +15,7 @@ pub fn save(app: &mut App, journal: Option<&mut Journal>) {
     if app.file.read_only.is_some() {
         return;
     }
+    crate::app::settings::remember(app);
     let bytes = store::to_bytes(&app.loom);
     let mut result = store::save_bytes(&app.file.path, &bytes).map_err(|e| e.to_string());
     if result.is_ok()
