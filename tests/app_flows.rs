@@ -612,3 +612,46 @@ fn sampling_settings_are_kept_with_the_loom_and_bad_ones_fall_back_to_the_config
         .unwrap_err();
     assert!(e.contains("sampling"), "{e}");
 }
+
+#[test]
+fn the_info_line_gives_way_by_priority_and_never_cuts_a_word() {
+    let mut app = app_from(STORY);
+    update_ready(&mut app, "SmolLM2-135M-Instruct.Q4_1.gguf");
+    press(&mut app, "g");
+    for (w, h) in [(80u16, 24u16), (120, 40), (60, 20)] {
+        app.screen = (w, h);
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+        term.draw(|f| tloom::ui::draw(f, &app)).unwrap();
+        let last: String = (0..w)
+            .map(|x| term.backend().buffer()[(x, h - 1)].symbol().to_string())
+            .collect();
+        let line = last.trim_end();
+        // The sampling values and the job are there whole; what gave way is gone whole.
+        assert!(line.contains("n=4"), "{w}: {line:?}");
+        assert!(line.contains("⟳ 1"), "{w}: {line:?}");
+        for field in line.split(" │ ") {
+            let f = field.trim();
+            assert!(
+                f.ends_with("t=1.00")
+                    || f.ends_with(']')
+                    || f.ends_with("cancels")
+                    || f.ends_with(".gguf")
+                    || f.ends_with("job")
+                    || f.ends_with("⟳ 1")
+                    || f.starts_with("sel"),
+                "{w}: field {f:?} of {line:?}"
+            );
+        }
+    }
+}
+
+fn update_ready(app: &mut tloom::app::App, model: &str) {
+    engine(
+        app,
+        tloom::engine::EngineEvent::Ready(tloom::engine::ModelDescription {
+            model: model.into(),
+            backend: "local".into(),
+            context_length: 2048,
+        }),
+    );
+}
