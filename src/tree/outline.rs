@@ -1,6 +1,7 @@
 //! A readable outline notation for trees: one node per line, two spaces of indent per level,
 //! the text as a JSON string, an optional `#id`, and markers in brackets:
 //! `*` cursor, `b` bookmarked, `x` archived, `m` model-written, `u` unread, `e` edited.
+//! Past `MAX_INDENT` levels the indent stays and the line says its depth: `(depth 70) "..."`.
 //!
 //! ```text
 //! "Once upon a time" #1
@@ -148,7 +149,17 @@ pub fn parse(text: &str) -> Result<Loom, OutlineError> {
         if indent % 2 != 0 {
             return Err(err("indent must be a multiple of two spaces".into()));
         }
-        let depth = indent / 2;
+        let mut body = raw.trim_start();
+        let mut depth = indent / 2;
+        // Lines deeper than `MAX_INDENT` levels say their depth.
+        if let Some(rest) = body.strip_prefix("(depth ")
+            && let Some((n, rest)) = rest.split_once(") ")
+        {
+            depth = n
+                .parse()
+                .map_err(|_| err(format!("(depth {n}) is not a depth")))?;
+            body = rest;
+        }
         if depth > stack.len() || (nodes.is_empty() && depth != 0) {
             return Err(err("indented deeper than its parent".into()));
         }
@@ -156,7 +167,7 @@ pub fn parse(text: &str) -> Result<Loom, OutlineError> {
             return Err(err("a second root; only one node may be unindented".into()));
         }
         stack.truncate(depth);
-        let (text, rest) = read_json_string(raw.trim_start()).map_err(&err)?;
+        let (text, rest) = read_json_string(body).map_err(&err)?;
         let mut node = Node::new(text);
         let (id, flags) = read_tail(rest).map_err(&err)?;
         let id = id.unwrap_or(NodeId(next));
