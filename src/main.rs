@@ -7,6 +7,15 @@ use tloom::cli::{self, error::code};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Not for the TUI (it owns the terminal) nor the weave (it writes to the user's scorer,
+    // which may exit without reading: that is an error value there, not a signal).
+    if cli
+        .command
+        .as_ref()
+        .is_some_and(|c| !matches!(c, Command::Weave(_)))
+    {
+        quiet_on_closed_pipe();
+    }
     let result = match cli.command {
         // The two commands about the terminal UI itself.
         Some(Command::Keys(a)) => tloom::tui::keys_command(a, cli.config.as_deref()),
@@ -30,5 +39,16 @@ fn main() -> ExitCode {
             eprintln!("tloom: {e}");
             ExitCode::from(e.code)
         }
+    }
+}
+
+/// Output into a closed pipe (`tloom keys | head`) ends a command quietly, as it does for
+/// other Unix tools. Rust ignores SIGPIPE, which turns such a write into an error that every
+/// `println!` would panic on; the default action ends the process instead.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default action, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
