@@ -655,3 +655,44 @@ fn update_ready(app: &mut tloom::app::App, model: &str) {
         }),
     );
 }
+
+#[test]
+fn an_external_edit_says_what_it_did_and_the_token_hint_leaves_with_token_mode() {
+    let mut app = ready(STORY);
+    let node = app.loom.cursor();
+    let fx = tloom::app::update(
+        &mut app,
+        tloom::app::Msg::EditorClosed {
+            target: EditTarget::Node(node),
+            result: Ok("Once upon a midnight".into()),
+        },
+    );
+    assert!(fx.is_empty());
+    assert!(said(&app).contains("edited"), "{}", said(&app));
+    tloom::app::update(
+        &mut app,
+        tloom::app::Msg::EditorClosed {
+            target: EditTarget::Node(node),
+            result: Ok("Once upon a midnight".into()),
+        },
+    );
+    assert!(said(&app).contains("unchanged"), "{}", said(&app));
+    // A model node with tokens: the token cursor's hint goes when the cursor does.
+    let fx = press(&mut app, "g");
+    let (job, _, _) = expand_request(&fx);
+    engine(
+        &mut app,
+        EngineEvent::Token {
+            job,
+            branch: 0,
+            token: token(" dreary", -0.5),
+        },
+    );
+    engine(&mut app, EngineEvent::JobFinished { job });
+    // The new branch is the root's third child.
+    press(&mut app, "3");
+    press(&mut app, "i");
+    assert!(said(&app).starts_with("tokens: "), "{}", said(&app));
+    press(&mut app, "esc");
+    assert!(!said(&app).starts_with("tokens: "), "{}", said(&app));
+}

@@ -174,7 +174,11 @@ pub fn apply_edit(app: &mut App, target: EditTarget, text: String, fx: &mut Vec<
     app.mode = Mode::Normal;
     match target {
         EditTarget::Node(id) => {
-            done(app, |l| l.set_text(id, &text));
+            if app.loom.get(id).is_some_and(|n| n.text == text) {
+                app.say(Level::Info, format!("node {id} unchanged"));
+            } else if done(app, |l| l.set_text(id, &text)).is_some() {
+                app.say(Level::Info, format!("node {id} edited (u undoes)"));
+            }
         }
         EditTarget::NewChild(parent) => add_written(app, parent, text, false),
         EditTarget::NewSibling(id) => add_written(app, id, text, true),

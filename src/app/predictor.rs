@@ -112,6 +112,14 @@ pub fn tokens_key(app: &mut App, node: NodeId, index: usize, key: KeyEvent) {
         }
         KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('i') => {
             app.mode = Mode::Normal;
+            // The token cursor's hint is no longer true.
+            if app
+                .status
+                .as_ref()
+                .is_some_and(|s| s.text.starts_with("tokens: "))
+            {
+                app.status = None;
+            }
             return;
         }
         _ => index,
