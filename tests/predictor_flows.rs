@@ -468,3 +468,31 @@ fn the_multiverse_shape_comes_from_the_config_clamped_to_sane_bounds() {
     };
     assert_eq!((depth, width, cutoff), (5, 16, 0.2));
 }
+
+#[test]
+fn branches_still_being_written_are_not_called_copies() {
+    let mut app = ready("\"A\" #1 [*]\n");
+    app.sampling.n = 2;
+    let fx = press(&mut app, "g");
+    let EngineRequest::Expand(req) = request(&fx) else {
+        panic!("not an expand request");
+    };
+    let job = req.job;
+    for branch in 0..2 {
+        engine(
+            &mut app,
+            EngineEvent::Token {
+                job,
+                branch,
+                token: token(" The", 0.5, &[]),
+            },
+        );
+    }
+    let kids = app.loom.children(NodeId(1)).to_vec();
+    assert_eq!(kids.len(), 2);
+    // Both start " The" while streaming: no "×2 same text" yet.
+    assert_eq!(tloom::app::siblings::duplicates(&app, kids[0]), 1);
+    engine(&mut app, EngineEvent::JobFinished { job });
+    // Finished and still alike: now they are copies.
+    assert_eq!(tloom::app::siblings::duplicates(&app, kids[0]), 2);
+}

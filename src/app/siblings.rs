@@ -69,7 +69,8 @@ pub fn duplicates(app: &App, id: NodeId) -> usize {
     let Some(node) = app.loom.get(id) else {
         return 0;
     };
-    if node.text.is_empty() {
+    // Branches still being written say nothing yet: two that start alike are not copies.
+    if node.text.is_empty() || app.jobs.is_generating(id) {
         return 1;
     }
     let Some(parent) = app.loom.parent(id) else {
@@ -77,6 +78,7 @@ pub fn duplicates(app: &App, id: NodeId) -> usize {
     };
     app.unfolded_children(parent)
         .iter()
+        .filter(|c| !app.jobs.is_generating(**c))
         .filter(|c| app.loom.get(**c).is_some_and(|n| n.text == node.text))
         .count()
 }

@@ -52,11 +52,13 @@ pub fn alternatives_popup(
             theme.dim(),
         ));
     }
+    // Row numbers take the width of the largest, so the 10th row lines up with the 9th.
+    let digits = alts.len().max(1).to_string().len();
     for (i, (alt, same)) in alts.iter().enumerate() {
         let p = alt.logprob.exp();
         let mark = if *same { " ◂ here" } else { "" };
         let line = Line::from(vec![
-            Span::raw(format!(" {} {:>6.3} ", i + 1, p)),
+            Span::raw(format!(" {:>digits$} {:>6.3} ", i + 1, p)),
             Span::styled(bar(p, 10), theme.heat(band(alt.logprob), true)),
             Span::raw(format!(" {}{mark}", shown(&alt.text))),
         ]);
