@@ -496,3 +496,44 @@ fn branches_still_being_written_are_not_called_copies() {
     // Finished and still alike: now they are copies.
     assert_eq!(tloom::app::siblings::duplicates(&app, kids[0]), 2);
 }
+
+#[test]
+fn the_sampled_token_has_a_row_even_outside_the_recorded_top() {
+    let mut app = ready("\"A\" #1 [*]\n");
+    let mut t = token(" rare", 0.01, &[(" the", 0.6), (" a", 0.3)]);
+    // The backend recorded only the top two: the sampled token is not among them.
+    t.top.retain(|a| a.text != " rare");
+    let node = generated(&mut app, vec![t]);
+    let alts = tloom::app::predictor::alternatives(&app, node, 0);
+    let texts: Vec<(&str, bool)> = alts
+        .iter()
+        .map(|(a, same)| (a.text.as_str(), *same))
+        .collect();
+    assert_eq!(texts, [(" the", false), (" a", false), (" rare", true)]);
+}
+
+#[test]
+fn the_sibling_count_is_of_the_siblings_shown_and_says_how_many_are_archived() {
+    let mut app = ready("\"A\" #1\n  \" b\" #2 [*]\n  \" c\" #3 [x]\n  \" d\" #4\n");
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    term.draw(|f| tloom::ui::draw(f, &app)).expect("draw");
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("1/2 (+1 archived)"), "{screen}");
+    app.show_archived = true;
+    term.draw(|f| tloom::ui::draw(f, &app)).expect("draw");
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("· 1/3 ·"), "{screen}");
+}

@@ -132,14 +132,23 @@ pub fn alternatives(app: &App, node: NodeId, index: usize) -> Vec<(TokenAlt, boo
     let Some(token) = tokens_of(app, node).and_then(|t| t.get(index)) else {
         return Vec::new();
     };
+    let is_token = |a: &TokenAlt| match (a.id, token.id) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.text == token.text,
+    };
     let mut alts = token.top.clone();
+    // The token that was sampled gets a row even when it was outside the recorded top.
+    if !alts.iter().any(is_token) {
+        alts.push(TokenAlt {
+            id: token.id,
+            text: token.text.clone(),
+            logprob: token.logprob,
+        });
+    }
     alts.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
     alts.into_iter()
         .map(|a| {
-            let same = match (a.id, token.id) {
-                (Some(x), Some(y)) => x == y,
-                _ => a.text == token.text,
-            };
+            let same = is_token(&a);
             (a, same)
         })
         .collect()

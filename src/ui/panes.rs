@@ -104,8 +104,21 @@ pub fn reading(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
         .collect();
     let cursor = app.loom.cursor();
     let depth = app.loom.depth(cursor);
-    let siblings = app.loom.siblings(cursor);
+    // Counted among the siblings shown (an archived cursor counts itself); "+N archived"
+    // says what the count leaves out.
+    let all = app.loom.siblings(cursor);
+    let siblings: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|&s| {
+            s == cursor || app.show_archived || app.loom.get(s).is_some_and(|n| !n.archived)
+        })
+        .collect();
     let at = siblings.iter().position(|s| *s == cursor).unwrap_or(0) + 1;
+    let archived = match all.len() - siblings.len() {
+        0 => String::new(),
+        n => format!(" (+{n} archived)"),
+    };
     let who = app
         .loom
         .get(cursor)
@@ -130,7 +143,7 @@ pub fn reading(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
             token_title(app, *node, *index)
         }
         _ => format!(
-            " Node {cursor} · depth {depth} · {at}/{} · {who}{} ",
+            " Node {cursor} · depth {depth} · {at}/{}{archived} · {who}{} ",
             siblings.len(),
             if app.predictor.heatmap {
                 " · heatmap"
