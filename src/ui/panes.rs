@@ -140,7 +140,7 @@ pub fn reading(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
             " Editing · Esc keeps · ctrl-c discards · ctrl-t splits at the caret ".to_string()
         }
         Mode::Tokens { node, index } | Mode::Alternatives { node, index, .. } => {
-            token_title(app, *node, *index)
+            token_title(app, *node, *index, area.w as usize)
         }
         _ => format!(
             " Node {cursor} · depth {depth} · {at}/{}{archived} · {who}{} ",
@@ -156,15 +156,31 @@ pub fn reading(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
     frame.render_widget(widget, rect(area));
 }
 
-/// " Token 3/12 · p 0.042 · h/l move · Enter alternatives · Esc leaves ".
-fn token_title(app: &App, node: crate::tree::NodeId, index: usize) -> String {
+/// " Token 3/12 "·the" · p 0.042 · h/l move · Enter alternatives · Esc leaves ", its key
+/// hints left out from the end, whole, when the pane is narrower.
+fn token_title(app: &App, node: crate::tree::NodeId, index: usize, width: usize) -> String {
     let tokens = crate::app::predictor::tokens_of(app, node).unwrap_or(&[]);
-    let p = tokens.get(index).map_or(0.0, |t| t.logprob.exp());
-    format!(
-        " Token {}/{} · p {p:.3} · h/l move · Enter alternatives · Esc leaves ",
-        index + 1,
-        tokens.len()
-    )
+    let token = tokens.get(index);
+    let p = token.map_or(0.0, |t| t.logprob.exp());
+    // Spaces and line breaks made visible, and a long token cut.
+    let text: String = token
+        .map(|t| t.text.replace(' ', "·").replace('\n', "⏎"))
+        .unwrap_or_default()
+        .chars()
+        .take(24)
+        .collect();
+    let mut parts = vec![
+        format!("Token {}/{} \"{text}\"", index + 1, tokens.len()),
+        format!("p {p:.3}"),
+        "h/l move".to_string(),
+        "Enter alternatives".to_string(),
+        "Esc leaves".to_string(),
+    ];
+    let title = |parts: &[String]| format!(" {} ", parts.join(" · "));
+    while parts.len() > 2 && title(&parts).chars().count() + 2 > width {
+        parts.pop();
+    }
+    title(&parts)
 }
 
 pub fn branches(frame: &mut Frame, app: &App, theme: &Theme, area: Area) {
