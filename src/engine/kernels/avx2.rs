@@ -269,7 +269,7 @@ pub(crate) fn block_bytes(format: Format) -> usize {
 /// pairs of sub-steps `4 (s / 4)..`) moved to bits 4 and 5. As in `fifth_bits`, what a
 /// 16-bit shift carries into a neighbouring byte lands outside the mask.
 #[inline(always)]
-pub(crate) unsafe fn high_pair(hv: __m256i, s: usize) -> __m256i {
+unsafe fn high_pair(hv: __m256i, s: usize) -> __m256i {
     // SAFETY: register operations only; the caller has AVX2.
     unsafe {
         let moved = match s % 4 {
@@ -282,20 +282,20 @@ pub(crate) unsafe fn high_pair(hv: __m256i, s: usize) -> __m256i {
     }
 }
 
-/// The signed weights (`q - 32`) of sub-steps `2c` and `2c + 1` of an `I6` block.
+/// The 6-bit weights `q` (0..64) of sub-steps `2c` and `2c + 1` of an `I6` block, whose
+/// high bit pairs of that half are `hv`.
 #[inline(always)]
-pub(crate) unsafe fn i6_chunk(blk: *const u8, c: usize, hv: __m256i) -> (__m256i, __m256i) {
+pub(crate) unsafe fn i6_quants(blk: *const u8, c: usize, hv: __m256i) -> (__m256i, __m256i) {
     // SAFETY: the caller points at a whole `I6` block; the rest is register work.
     unsafe {
         let mask = _mm256_set1_epi8(0x0F);
-        let bias = _mm256_set1_epi8(32);
         let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
         let lo = _mm256_or_si256(_mm256_and_si256(v, mask), high_pair(hv, 2 * c));
         let hi = _mm256_or_si256(
             _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask),
             high_pair(hv, 2 * c + 1),
         );
-        (_mm256_sub_epi8(lo, bias), _mm256_sub_epi8(hi, bias))
+        (lo, hi)
     }
 }
 
@@ -334,7 +334,10 @@ unsafe fn i6_tile<const MR: usize>(
                 let hv = _mm256_loadu_si256(blk.add(128 + 32 * half) as *const __m256i);
                 let mut isum = [_mm256_setzero_si256(); MR];
                 for c in 2 * half..2 * half + 2 {
-                    let (lo, hi) = i6_chunk(blk, c, hv);
+                    // Signed: `q - 32`.
+                    let (lo, hi) = i6_quants(blk, c, hv);
+                    let bias = _mm256_set1_epi8(32);
+                    let (lo, hi) = (_mm256_sub_epi8(lo, bias), _mm256_sub_epi8(hi, bias));
                     let (lo_abs, hi_abs) = (_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(hi, hi));
                     for (m, sum) in isum.iter_mut().enumerate() {
                         let xl = _mm256_sign_epi8(bcast4(xj.add(4 * (2 * c * MR + m))), lo);

@@ -10,7 +10,7 @@
 use super::attention::PageQuery;
 use super::avx2::{
     FloatLanes, PageNumbers, bcast4, block_bytes, check_page_queries, fifth_bits, fold_max,
-    high_pair, quant_tiles_with, store, weighted_values_in,
+    i6_quants, quant_tiles_with, store, weighted_values_in,
 };
 use super::packed::{
     BLOCK, Format, I6_BLOCK_BYTES, S8_BLOCK_BYTES, TILE_ROWS, U4_BLOCK_BYTES, U5_BLOCK_BYTES,
@@ -482,7 +482,6 @@ unsafe fn i6_tile<const MR: usize>(
     ds: *const f32,
     ahead: Ahead,
 ) -> [[f32; TILE_ROWS]; MR] {
-    let mask = _mm256_set1_epi8(0x0F);
     let mut acc = [_mm256_setzero_ps(); MR];
     for j in 0..nb {
         ahead.block(j, I6_BLOCK_BYTES);
@@ -494,12 +493,7 @@ unsafe fn i6_tile<const MR: usize>(
             for (half, sums) in sums.iter_mut().enumerate() {
                 let hv = _mm256_loadu_si256(blk.add(128 + 32 * half) as *const __m256i);
                 for c in 2 * half..2 * half + 2 {
-                    let v = _mm256_loadu_si256(blk.add(32 * c) as *const __m256i);
-                    let lo = _mm256_or_si256(_mm256_and_si256(v, mask), high_pair(hv, 2 * c));
-                    let hi = _mm256_or_si256(
-                        _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask),
-                        high_pair(hv, 2 * c + 1),
-                    );
+                    let (lo, hi) = i6_quants(blk, c, hv);
                     for (m, sum) in sums.iter_mut().enumerate() {
                         let xl = bcast4(xj.add(4 * (2 * c * MR + m)));
                         let xh = bcast4(xj.add(4 * ((2 * c + 1) * MR + m)));
