@@ -2,7 +2,7 @@
 //! through the session (placeholders, the fold), all of a round's jobs are sent at once,
 //! and the round ends when every one of them has.
 
-use super::run::{Expanded, Expander};
+use super::run::{Expanded, Expander, job_seed, tokens_in};
 use crate::engine::{
     EngineEvent, EngineHandle, EngineRequest, ModelDescription, SamplingParams, TokenInfo,
 };
@@ -146,10 +146,7 @@ impl Expander for EngineExpander {
         let mut running = Vec::new();
         for (i, &parent) in parents.iter().enumerate() {
             let mut params = self.params.clone();
-            params.seed = self
-                .params
-                .seed
-                .wrapping_add(((round * 64 + i) * self.params.n) as u64);
+            params.seed = job_seed(&self.params, round, i);
             let model = self.model.clone().unwrap_or_else(|| loading.clone());
             let e = start_expansion(
                 loom,
@@ -184,9 +181,7 @@ impl Expander for EngineExpander {
                         };
                         let (_, parent) = running.remove(at);
                         for id in kept {
-                            out.tokens += loom
-                                .get(id)
-                                .map_or(0, |n| n.tokens.as_ref().map_or(0, Vec::len));
+                            out.tokens += tokens_in(loom, id);
                             out.nodes.push((parent, id));
                         }
                     }

@@ -165,6 +165,15 @@ pub trait Judge {
     fn yes_no(&mut self, prompt: &str) -> Result<f64, String>;
 }
 
+/// The judge of rubrics that need none: asking it is an error.
+pub(crate) struct NoJudge;
+
+impl Judge for NoJudge {
+    fn yes_no(&mut self, _: &str) -> Result<f64, String> {
+        Err("the rubric asks a model judge, and no model is at hand".into())
+    }
+}
+
 /// Log-odds are divided by this before `tanh`: a difference of 2 nats from the calibration
 /// point gives a value of 0.76.
 const JUDGE_SCALE: f64 = 2.0;
@@ -336,12 +345,6 @@ impl Rubric {
     /// Scores a candidate with model-free criteria only (a rubric with judge questions is
     /// an error here: use `score_with`).
     pub fn score(&self, c: &Candidate) -> Result<Score, String> {
-        struct NoJudge;
-        impl Judge for NoJudge {
-            fn yes_no(&mut self, _: &str) -> Result<f64, String> {
-                Err("the rubric asks a model judge, and no model is at hand".into())
-            }
-        }
         self.score_with(c, &mut NoJudge)
     }
 

@@ -36,13 +36,17 @@ impl Judge for AsJudge<'_> {
     }
 }
 
-/// For rubrics with no judge questions (the TUI's).
-pub(crate) struct NoJudge;
+/// The first seed of job `i` of round `round`: every branch of a run gets its own.
+pub(crate) fn job_seed(params: &crate::engine::SamplingParams, round: usize, i: usize) -> u64 {
+    params
+        .seed
+        .wrapping_add(((round * 64 + i) * params.n) as u64)
+}
 
-impl Judge for NoJudge {
-    fn yes_no(&mut self, _: &str) -> Result<f64, String> {
-        Err("the rubric asks a model judge, which only `tloom weave` can ask".into())
-    }
+/// The tokens a generated node took (its token records).
+pub(crate) fn tokens_in(loom: &Loom, id: NodeId) -> usize {
+    loom.get(id)
+        .map_or(0, |n| n.tokens.as_ref().map_or(0, Vec::len))
 }
 
 /// What an expansion added.

@@ -105,34 +105,41 @@ impl Search {
             .map(|s| s.value)
     }
 
-    /// Recomputes values below `root`, bottom up.
+    /// Recomputes values below `root`, bottom up (without recursion: the weave may start
+    /// above a chain thousands of nodes deep).
     pub fn back_up(&mut self, shape: &dyn Shape, root: NodeId) {
-        self.back_up_from(shape, root);
-    }
-
-    fn back_up_from(&mut self, shape: &dyn Shape, id: NodeId) -> Option<f64> {
-        let children = shape.children(id);
-        let values: Vec<f64> = children
-            .iter()
-            .filter_map(|&c| {
+        let mut order = Vec::new();
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            let children = shape.children(id);
+            for &c in &children {
                 self.parent.entry(c).or_insert(id);
-                self.back_up_from(shape, c)
-            })
-            .collect();
-        let bonus = if shape.kept(id) {
-            self.policy.kept_bonus
-        } else {
-            0.0
-        };
-        let s = self.stats.get_mut(&id)?;
-        let own = s.score?;
-        s.value = bonus
-            + if values.is_empty() {
-                own
+            }
+            stack.extend(children.iter().copied());
+            order.push((id, children));
+        }
+        // Children come after their parent in `order`, so backwards meets them first.
+        for (id, children) in order.into_iter().rev() {
+            let values: Vec<f64> = children.iter().filter_map(|&c| self.value(c)).collect();
+            let bonus = if shape.kept(id) {
+                self.policy.kept_bonus
             } else {
-                soft_max(&values, self.policy.softness)
+                0.0
             };
-        Some(s.value)
+            let softness = self.policy.softness;
+            let Some(s) = self.stats.get_mut(&id) else {
+                continue;
+            };
+            let Some(own) = s.score else {
+                continue;
+            };
+            s.value = bonus
+                + if values.is_empty() {
+                    own
+                } else {
+                    soft_max(&values, softness)
+                };
+        }
     }
 
     /// Up to `k` nodes below `root` to expand next (see the module's note), and how each was
@@ -207,14 +214,19 @@ impl Search {
 
     /// Whether some node at or below `id` can still be chosen.
     fn open(&self, shape: &dyn Shape, id: NodeId, taken: &HashSet<NodeId>) -> bool {
-        let expanded = self.stats.get(&id).is_some_and(|s| s.expanded);
-        let children = shape.children(id);
-        if !expanded && children.is_empty() {
-            return !taken.contains(&id);
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            let expanded = self.stats.get(&n).is_some_and(|s| s.expanded);
+            let children = shape.children(n);
+            if !expanded && children.is_empty() {
+                if !taken.contains(&n) {
+                    return true;
+                }
+                continue;
+            }
+            stack.extend(children.into_iter().filter(|c| self.value(*c).is_some()));
         }
-        children
-            .iter()
-            .any(|c| self.value(*c).is_some() && self.open(shape, *c, taken))
+        false
     }
 
     /// Children below `root` to archive: never expanded, trailing their best sibling by
@@ -250,12 +262,14 @@ impl Search {
 
     /// Whether `id` or a node below it is protected or kept.
     fn guards(&self, shape: &dyn Shape, id: NodeId, protected: &HashSet<NodeId>) -> bool {
-        protected.contains(&id)
-            || shape.kept(id)
-            || shape
-                .children(id)
-                .iter()
-                .any(|c| self.guards(shape, *c, protected))
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            if protected.contains(&n) || shape.kept(n) {
+                return true;
+            }
+            stack.extend(shape.children(n));
+        }
+        false
     }
 
     /// The scored node below `root` with the highest own score (`root` itself only when

@@ -5,8 +5,9 @@
 //! at the next round: kept nodes are favoured, archived ones are left alone, the cursor's
 //! path is protected wherever the cursor is by then.
 
+use super::rubric::NoJudge;
 use super::rubric::Rubric;
-use super::run::{Best, NoJudge, Report, absorb, best, choose, goal_reached, prepare};
+use super::run::{Best, Report, absorb, best, choose, goal_reached, job_seed, prepare, tokens_in};
 use super::search::{Policy, Search};
 use crate::engine::{EngineRequest, JobId, ModelDescription, SamplingParams};
 use crate::session::jobs::Jobs;
@@ -131,9 +132,7 @@ impl Weaver {
         let mut requests = Vec::new();
         for (i, &parent) in parents.iter().enumerate() {
             let mut p = params.clone();
-            p.seed = params
-                .seed
-                .wrapping_add(((round * 64 + i) * params.n) as u64);
+            p.seed = job_seed(params, round, i);
             match start_expansion(loom, jobs, parent, &p, model, trim_prompt, now) {
                 Ok(e) => {
                     self.pending.push((e.job, parent));
@@ -162,9 +161,7 @@ impl Weaver {
         };
         let (_, parent) = self.pending.remove(at);
         for &id in kept {
-            self.report.tokens_used += loom
-                .get(id)
-                .map_or(0, |n| n.tokens.as_ref().map_or(0, Vec::len));
+            self.report.tokens_used += tokens_in(loom, id);
             self.added.push((parent, id));
         }
         if let Some(e) = error
