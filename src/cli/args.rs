@@ -513,15 +513,8 @@ pub struct GenerateArgs {
     pub node: Option<NodeId>,
     #[command(flatten)]
     pub sampling: SamplingArgs,
-    /// A backend named in the config (default: the config's `backend`).
-    #[arg(long, conflicts_with = "base_url")]
-    pub backend: Option<String>,
-    /// An OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 (no config needed).
-    #[arg(long)]
-    pub base_url: Option<String>,
-    /// With --base-url: the server's model name. Otherwise: a local GGUF file.
-    #[arg(long)]
-    pub model: Option<String>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// A tokenizer.json for a local model.
     #[arg(long, value_hint = ValueHint::FilePath)]
     pub tokenizer: Option<PathBuf>,
@@ -555,6 +548,16 @@ pub struct WeaveArgs {
     pub no_stop: bool,
     #[command(flatten)]
     pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Print JSON: {"best": {"id", "score", "text"}, "tokens_used", "nodes_added", "rounds"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which backend generates: a named one from the config, or a server given here.
+#[derive(Debug, Args)]
+pub struct BackendArgs {
     /// A backend named in the config (default: the config's `backend`).
     #[arg(long, conflicts_with = "base_url")]
     pub backend: Option<String>,
@@ -564,9 +567,6 @@ pub struct WeaveArgs {
     /// With --base-url: the server's model name. Otherwise: a local GGUF file.
     #[arg(long)]
     pub model: Option<String>,
-    /// Print JSON: {"best": {"id", "score", "text"}, "tokens_used", "nodes_added", "rounds"}.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]

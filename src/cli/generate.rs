@@ -26,9 +26,9 @@ pub fn generate(
         eprintln!("tloom: {w}");
     }
     let choice = BackendChoice {
-        name: args.backend.clone(),
-        base_url: args.base_url.clone(),
-        model: args.model.clone(),
+        name: args.backend.backend.clone(),
+        base_url: args.backend.base_url.clone(),
+        model: args.backend.model.clone(),
         tokenizer: args.tokenizer.clone(),
         threads,
     };

@@ -40,9 +40,9 @@ pub fn weave(args: WeaveArgs, threads: Option<usize>, config_file: Option<&Path>
         )));
     }
     let choice = BackendChoice {
-        name: args.backend.clone(),
-        base_url: args.base_url.clone(),
-        model: args.model.clone(),
+        name: args.backend.backend.clone(),
+        base_url: args.backend.base_url.clone(),
+        model: args.backend.model.clone(),
         tokenizer: None,
         threads,
     };
