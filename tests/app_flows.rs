@@ -565,11 +565,8 @@ fn the_memory_editor_shows_the_memory_it_edits_under_its_own_title() {
         .collect();
     assert!(shown.contains("Genre: fable. Cast: a fox."), "{shown}");
     assert!(!shown.contains("Once upon a time"), "{shown}");
-    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-    term.draw(|f| tloom::ui::draw(f, &app)).unwrap();
-    let top: String = (0..120)
-        .map(|x| term.backend().buffer()[(x, 0)].symbol().to_string())
-        .collect();
+    let drawn = screen(&app, 120, 40);
+    let top = drawn.lines().next().unwrap();
     assert!(top.contains("Memory"), "{top}");
     press(&mut app, "esc");
     assert_eq!(app.loom.memory, "Genre: fable. Cast: a fox.");
@@ -620,12 +617,8 @@ fn the_info_line_gives_way_by_priority_and_never_cuts_a_word() {
     press(&mut app, "g");
     for (w, h) in [(80u16, 24u16), (120, 40), (60, 20)] {
         app.screen = (w, h);
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-        term.draw(|f| tloom::ui::draw(f, &app)).unwrap();
-        let last: String = (0..w)
-            .map(|x| term.backend().buffer()[(x, h - 1)].symbol().to_string())
-            .collect();
-        let line = last.trim_end();
+        let drawn = screen(&app, w, h);
+        let line = drawn.lines().last().unwrap().trim_end();
         // The sampling values and the job are there whole; what gave way is gone whole.
         assert!(line.contains("n=4"), "{w}: {line:?}");
         assert!(line.contains("⟳ 1"), "{w}: {line:?}");

@@ -515,25 +515,9 @@ fn the_sampled_token_has_a_row_even_outside_the_recorded_top() {
 #[test]
 fn the_sibling_count_is_of_the_siblings_shown_and_says_how_many_are_archived() {
     let mut app = ready("\"A\" #1\n  \" b\" #2 [*]\n  \" c\" #3 [x]\n  \" d\" #4\n");
-    let mut term =
-        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
-    term.draw(|f| tloom::ui::draw(f, &app)).expect("draw");
-    let screen: String = term
-        .backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
-    assert!(screen.contains("1/2 (+1 archived)"), "{screen}");
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("1/2 (+1 archived)"), "{shown}");
     app.show_archived = true;
-    term.draw(|f| tloom::ui::draw(f, &app)).expect("draw");
-    let screen: String = term
-        .backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
-    assert!(screen.contains("· 1/3 ·"), "{screen}");
+    let shown = screen(&app, 120, 40);
+    assert!(shown.contains("· 1/3 ·"), "{shown}");
 }

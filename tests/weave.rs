@@ -188,6 +188,30 @@ fn a_failing_scorer_stops_the_run_with_a_clear_error_and_keeps_what_was_made() {
     assert_eq!(loom.children(root).len(), 3);
 }
 
+/// A tiny real model, an empty config and a new loom "abc abc", in a fresh directory.
+fn real_model_story() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.gguf");
+    TinyModel::default().write(&model).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let file = dir.path().join("story.json");
+    assert!(
+        tloom(
+            &["new", file.to_str().unwrap(), "--prompt", "abc abc"],
+            &config
+        )
+        .status
+        .success()
+    );
+    (dir, model, config, file)
+}
+
 fn tloom(args: &[&str], config: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tloom"))
         .args(args)
@@ -198,18 +222,8 @@ fn tloom(args: &[&str], config: &std::path::Path) -> std::process::Output {
 
 #[test]
 fn tloom_weave_runs_on_a_real_model_saves_its_rounds_and_prints_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tiny.gguf");
-    TinyModel::default().write(&model).unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "").unwrap();
-    let file = dir.path().join("story.json");
+    let (_dir, model, config, file) = real_model_story();
     let file = file.to_str().unwrap();
-    assert!(
-        tloom(&["new", file, "--prompt", "abc abc"], &config)
-            .status
-            .success()
-    );
     let out = tloom(
         &[
             "weave",
@@ -285,18 +299,8 @@ fn tloom_weave_runs_on_a_real_model_saves_its_rounds_and_prints_json() {
 
 #[test]
 fn killing_tloom_weave_mid_run_loses_no_finished_round() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tiny.gguf");
-    TinyModel::default().write(&model).unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "").unwrap();
-    let file = dir.path().join("story.json");
+    let (_dir, model, config, file) = real_model_story();
     let file_s = file.to_str().unwrap();
-    assert!(
-        tloom(&["new", file_s, "--prompt", "abc abc"], &config)
-            .status
-            .success()
-    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_tloom"))
         .args([
             "weave",
@@ -351,18 +355,8 @@ fn killing_tloom_weave_mid_run_loses_no_finished_round() {
 
 #[test]
 fn a_model_judge_rubric_scores_with_the_real_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("tiny.gguf");
-    TinyModel::default().write(&model).unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "").unwrap();
-    let file = dir.path().join("story.json");
+    let (dir, model, config, file) = real_model_story();
     let file_s = file.to_str().unwrap();
-    assert!(
-        tloom(&["new", file_s, "--prompt", "abc abc"], &config)
-            .status
-            .success()
-    );
     let rubric = dir.path().join("judge.toml");
     std::fs::write(
         &rubric,

@@ -76,21 +76,6 @@ fn play(app: &mut tloom::app::App, r: &ExpandRequest, texts: &[&str]) -> Vec<Eff
     fx
 }
 
-/// The whole screen as text.
-fn render(app: &tloom::app::App) -> String {
-    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-    term.draw(|f| tloom::ui::draw(f, app)).unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
 fn palette(app: &mut tloom::app::App, command: &str) -> Vec<Effect> {
     press(app, ":");
     type_text(app, command);
@@ -134,7 +119,7 @@ fn a_weave_runs_rounds_of_jobs_until_a_path_passes_and_jumps_to_it() {
         .collect();
     assert_eq!(made.len(), 6);
     // The branch pane shows each one's score.
-    let screen = render(&app);
+    let screen = screen(&app, 120, 40);
     assert!(screen.contains("weave -1.00"), "{screen}");
     palette(&mut app, "weave best");
     assert!(

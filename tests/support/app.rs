@@ -112,3 +112,19 @@ pub fn shown(app: &App) -> String {
         outline::OutlineOptions::default(),
     )
 }
+
+/// The whole screen drawn at `w x h`, one line a row.
+pub fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| tloom::ui::draw(f, app)).expect("draw");
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
